@@ -1,0 +1,159 @@
+"""Activation layers. Each caches the least it needs and returns a fresh dx.
+
+Shapes: any; the output has the input's shape and dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..functions import sigmoid
+from .module import Module
+
+
+def _need(cache, layer: Module):
+    if cache is None:
+        raise RuntimeError(
+            f"{type(layer).__name__}.backward() called before forward(); run forward first"
+        )
+    return cache
+
+
+class ReLU(Module):
+    """y = max(0, x); dx = dout * (x > 0). The gradient at x == 0 is 0 (as ``relu_grad``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = x > 0
+        return x * self.mask  # keeps dtype; never writes into x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * _need(self.mask, self)
+
+
+class LeakyReLU(Module):
+    """y = x if x > 0 else alpha * x; dx = dout * (1 or alpha)."""
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.mask = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.mask = x > 0
+        return np.where(self.mask, x, x * x.dtype.type(self.alpha))
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        mask = _need(self.mask, self)
+        return np.where(mask, dout, dout * dout.dtype.type(self.alpha))
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Sigmoid(Module):
+    """y = 1 / (1 + exp(-x)); dx = dout * y * (1 - y)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        y = _need(self.out, self)
+        return dout * (1.0 - y) * y
+
+
+class Tanh(Module):
+    """y = tanh(x); dx = dout * (1 - y^2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        y = _need(self.out, self)
+        return dout * (1.0 - y * y)
+
+
+class Identity(Module):
+    """y = x; dx = dout (returned as a copy, so callers may modify it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forwarded = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._forwarded = True
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        _need(True if self._forwarded else None, self)
+        return np.array(dout, copy=True)
+
+
+class Step(Module):
+    """y = 1 if x > 0 else 0 (in x's dtype). Its derivative is 0 almost everywhere, so dx = 0:
+    a network of steps cannot learn by backprop, which is why the lectures move to sigmoid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forwarded = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._forwarded = True
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        _need(True if self._forwarded else None, self)
+        return np.zeros_like(dout)
+
+
+class Sign(Module):
+    """y = sign(x) in {-1, 0, +1}; like Step, its gradient is 0 almost everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forwarded = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._forwarded = True
+        return np.sign(x)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        _need(True if self._forwarded else None, self)
+        return np.zeros_like(dout)
+
+
+class Softmax(Module):
+    """y = softmax(x) along the last axis; dx = y * (dout - sum(dout * y, last axis)).
+
+    For classification train with :class:`SoftmaxWithLoss`, which fuses softmax with the loss.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        from ..functions import softmax
+
+        self.out = softmax(x)
+        return self.out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        y = _need(self.out, self)
+        return y * (dout - np.sum(dout * y, axis=-1, keepdims=True))
+
+
+Relu = ReLU  # the lectures' name

@@ -1,0 +1,117 @@
+"""Batch normalisation, over features (N, D) or per channel (N, C, H, W).
+
+Training mode, with mean and variance over the batch axes (N for 2-D input; N, H, W for 4-D):
+
+    mu = mean(x),  var = mean((x - mu)^2),  xn = (x - mu) / sqrt(var + eps)
+    out = gamma * xn + beta
+    dx = (1 / sqrt(var + eps)) * (dxn - mean(dxn) - xn * mean(dxn * xn)),  dxn = dout * gamma
+
+and the running statistics (buffers, not parameters) move towards the batch's:
+``running = (1 - momentum) * running + momentum * batch`` (PyTorch's convention; the running
+variance uses the unbiased batch variance). Eval mode normalises with the running statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Module, Parameter
+
+#: Added to the variance before the square root (the book writes 10e-7, i.e. 1e-6).
+BATCHNORM_EPS = 1e-5
+
+
+class BatchNorm(Module):
+    """BatchNorm with ``gamma`` (scale) and ``beta`` (shift) of shape (num_features,).
+
+    Accepts (N, num_features) or (N, num_features, H, W) input.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = BATCHNORM_EPS,
+        momentum: float = 0.1,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__()
+        self.eps = eps
+        self.momentum = momentum
+        self.gamma = Parameter(np.ones(num_features, dtype=dtype), decay=False)
+        self.beta = Parameter(np.zeros(num_features, dtype=dtype), decay=False)
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self._cache = None
+
+    def _axes_and_shape(self, x: np.ndarray):
+        c = self._parameters["gamma"].data.shape[0]
+        if x.ndim == 2 and x.shape[1] == c:
+            return (0,), (1, c)
+        if x.ndim == 4 and x.shape[1] == c:
+            return (0, 2, 3), (1, c, 1, 1)
+        raise ValueError(
+            f"{type(self).__name__}({c}): expected input (N, {c}) or (N, {c}, H, W), "
+            f"got shape {x.shape}"
+        )
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes, pshape = self._axes_and_shape(x)
+        gamma = self._parameters["gamma"].data.reshape(pshape)
+        beta = self._parameters["beta"].data.reshape(pshape)
+        if self.training:
+            m = x.size // gamma.size
+            mu = x.mean(axis=axes, keepdims=True)
+            xc = x - mu
+            var = np.mean(xc * xc, axis=axes, keepdims=True)
+            std = np.sqrt(var + self.eps)
+            mom = self.momentum
+            unbiased = var * (m / max(m - 1, 1))
+            rm, rv = self._buffers["running_mean"], self._buffers["running_var"]
+            self._buffers["running_mean"] = ((1 - mom) * rm + mom * mu.ravel()).astype(rm.dtype)
+            self._buffers["running_var"] = ((1 - mom) * rv + mom * unbiased.ravel()).astype(
+                rv.dtype
+            )
+        else:
+            xc = x - self._buffers["running_mean"].reshape(pshape)
+            std = np.sqrt(self._buffers["running_var"].reshape(pshape) + self.eps)
+        xn = xc / std
+        self._cache = (xn, std, axes, pshape, self.training)
+        return gamma * xn + beta
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+        xn, std, axes, pshape, training = self._cache
+        gamma_p, beta_p = self._parameters["gamma"], self._parameters["beta"]
+        beta_p.accumulate(dout.sum(axis=axes))
+        gamma_p.accumulate((dout * xn).sum(axis=axes))
+        dxn = dout * gamma_p.data.reshape(pshape)
+        if not training:  # the statistics are constants in eval mode
+            return dxn / std
+        dx = dxn - dxn.mean(axis=axes, keepdims=True)
+        dx -= xn * (dxn * xn).mean(axis=axes, keepdims=True)
+        dx /= std
+        return dx
+
+    def extra_repr(self) -> str:
+        c = self._parameters["gamma"].data.shape[0]
+        return f"{c}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNormalization(BatchNorm):
+    """The lectures' ``BatchNormalization(gamma, beta, momentum=0.9, running_mean, running_var)``.
+
+    Wraps the given gamma and beta arrays. The lectures' ``momentum`` is the weight of the *old*
+    running value (0.9), i.e. PyTorch's momentum 0.1.
+    """
+
+    def __init__(self, gamma, beta, momentum: float = 0.9, running_mean=None, running_var=None):
+        gamma = np.asarray(gamma)
+        beta = np.asarray(beta)
+        super().__init__(gamma.shape[0], momentum=1.0 - momentum, dtype=gamma.dtype)
+        self.gamma = Parameter(gamma, decay=False)
+        self.beta = Parameter(beta, decay=False)
+        if running_mean is not None:
+            self.running_mean = running_mean
+        if running_var is not None:
+            self.running_var = running_var

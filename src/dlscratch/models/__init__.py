@@ -1,0 +1,7 @@
+"""Networks: the lectures' simpleNet, TwoLayerNet and MultiLayerNet (and the CNNs)."""
+
+from .base import Net, ParamsView
+from .mlp import MultiLayerNet
+from .simple import TwoLayerNet, simpleNet
+
+__all__ = ["MultiLayerNet", "Net", "ParamsView", "TwoLayerNet", "simpleNet"]
