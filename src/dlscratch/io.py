@@ -168,12 +168,25 @@ def load_params(file_name: str | os.PathLike) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------- restricted pickles
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's multiarray._reconstruct
 _SCALAR = np.float32(0).__reduce__()[0]  # numpy's multiarray.scalar
+_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]  # numpy's numeric._frombuffer (protocol 5)
+
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """What protocol-2 pickles call to rebuild bytes (``_codecs.encode(s, "latin1")``)."""
+    if encoding != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refused: _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
 
 _ALLOWED_GLOBALS = {
+    ("_codecs", "encode"): _latin1_encode,
     ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy.core.multiarray", "scalar"): _SCALAR,
     ("numpy._core.multiarray", "scalar"): _SCALAR,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("collections", "OrderedDict"): OrderedDict,
