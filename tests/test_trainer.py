@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlscratch.models import MultiLayerNet
-from dlscratch.optim import Adam, SGD
+from dlscratch.optim import SGD, Adam
 from dlscratch.trainer import Trainer
 
 

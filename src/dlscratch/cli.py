@@ -78,7 +78,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dlscratch", description="Deep learning from scratch in NumPy.")
+    p = argparse.ArgumentParser(prog="dlscratch",
+                                description="Deep learning from scratch in NumPy.")
     sub = p.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a network and print its test accuracy")
     tr.add_argument("--model", choices=MODELS, default="mlp")

@@ -128,7 +128,9 @@ def load_model(path: str | os.PathLike):
     name = meta.get("class")
     cls = getattr(models, str(name), None)
     if not (isinstance(cls, type) and hasattr(cls, "get_config")):
-        raise ModelFileError(f"{path}: unknown network class {name!r}; it is not in dlscratch.models")
+        raise ModelFileError(
+            f"{path}: unknown network class {name!r}; it is not in dlscratch.models"
+        )
     model = cls(**meta["config"])
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
