@@ -71,8 +71,10 @@ def _parse(path: Path, has_header: bool) -> np.ndarray:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+                # NumPy 1.x parses "12.5" as the integer 12 with only a DeprecationWarning.
+                warnings.simplefilter("error", DeprecationWarning)
                 return np.loadtxt(f, delimiter=",", dtype=np.int64, ndmin=2)
-        except ValueError as exc:
+        except (ValueError, DeprecationWarning) as exc:
             raise _malformed(path, has_header, str(exc)) from None
 
 
