@@ -1,11 +1,8 @@
 """Batches, shuffles and splits of in-memory arrays, with an explicit random Generator.
 
-The lectures sample a mini-batch with the global RNG::
-
-    batch_mask = np.random.choice(train_size, batch_size)
-    x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
-
-:func:`random_batch` does the same through a ``np.random.Generator``; :class:`DataLoader` walks
+The lectures sample a mini-batch of indices with the global RNG's ``np.random.choice``
+(``train_size`` candidates, ``batch_size`` draws, with replacement) and index ``x_train`` and
+``t_train`` with them. :func:`random_batch` does the same through a ``np.random.Generator``; :class:`DataLoader` walks
 through a permutation of the data once per epoch, so that every sample is seen exactly once.
 Nothing here touches NumPy's global random state.
 """

@@ -21,3 +21,7 @@ __all__ = [
 ]
 
 # Convolutional layers (Conv2d/Convolution, MaxPool2d/Pooling, AvgPool2d, ...) are imported below.
+from .conv import Conv2d, Convolution, Flatten  # noqa: E402
+from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d, Pooling  # noqa: E402
+
+__all__ += ["AvgPool2d", "Conv2d", "Convolution", "Flatten", "GlobalAvgPool2d", "MaxPool2d", "Pooling"]

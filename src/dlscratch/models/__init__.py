@@ -5,3 +5,6 @@ from .mlp import MultiLayerNet
 from .simple import TwoLayerNet, simpleNet
 
 __all__ = ["MultiLayerNet", "Net", "ParamsView", "TwoLayerNet", "simpleNet"]
+from .conv import DeepConvNet, SimpleConvNet  # noqa: E402
+
+__all__ += ["DeepConvNet", "SimpleConvNet"]
