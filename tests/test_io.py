@@ -15,11 +15,13 @@ import pytest
 
 import dlscratch
 from dlscratch import io
+from dlscratch.datasets import sample_weight_path
 from dlscratch.functions import sigmoid, softmax
 from dlscratch.models import MultiLayerNet, TwoLayerNet
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLE_WEIGHT = SHARED / "data" / "dlfs-weights" / "sample_weight.pkl"
+SHARED_WEIGHT = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dlfs-weights"
+                 / "sample_weight.pkl")
+SAMPLE_WEIGHT = sample_weight_path()  # the same file, shipped inside the package
 
 
 def _mnist_test_set():
@@ -46,7 +48,11 @@ def predict(network, x):
     return softmax(a3)
 
 
-@pytest.mark.skipif(not SAMPLE_WEIGHT.exists(), reason=f"{SAMPLE_WEIGHT} not found")
+@pytest.mark.skipif(not SHARED_WEIGHT.exists(), reason=f"{SHARED_WEIGHT} not found")
+def test_bundled_sample_weight_is_the_shared_file():
+    assert SAMPLE_WEIGHT.read_bytes() == SHARED_WEIGHT.read_bytes()
+
+
 def test_seed000_sample_weight_accuracy_one_by_one_and_batched():
     x, t = _mnist_test_set()
     assert len(x) == 10_000

@@ -19,6 +19,7 @@ from .mnist import (
 )
 from .sources import DATASETS, MIRRORS, cache_dir
 from .toy import logic_gate, make_blobs_classification, make_moons, make_spiral
+from .weights import load_sample_weights, sample_weight_path
 
 __all__ = [
     "DATASETS",
@@ -32,10 +33,12 @@ __all__ = [
     "load_csv",
     "load_fashion_mnist",
     "load_mnist",
+    "load_sample_weights",
     "logic_gate",
     "make_blobs_classification",
     "make_moons",
     "make_spiral",
     "read_idx",
+    "sample_weight_path",
     "write_idx",
 ]
