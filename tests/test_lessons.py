@@ -1,0 +1,93 @@
+"""Every lesson (the lecture notes' examples) runs and reproduces the notes' numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dlscratch.lessons import (
+    seed000_neural_network as s000,
+)
+from dlscratch.lessons import (
+    seed002_perceptron as s002,
+)
+from dlscratch.lessons import (
+    seed003_mlp_csv as s003,
+)
+from dlscratch.lessons import (
+    seed004_xor as s004,
+)
+
+
+def test_seed000_forward_pass():
+    y = s000.forward(s000.init_network(), np.array([1.0, 0.5]))
+    np.testing.assert_allclose(y, [0.31682708, 0.69627909], rtol=0, atol=5e-9)
+
+
+def test_seed000_pretrained_network_scores_09352_both_ways():
+    assert s000.mnist_accuracy() == 0.9352
+    assert s000.mnist_accuracy(batch_size=100) == 0.9352
+
+
+def test_seed000_gradients_and_descent():
+    r = s000.gradient_examples()
+    assert r["diff_at_5"] == pytest.approx(0.2, abs=1e-6)
+    assert r["diff_at_10"] == pytest.approx(0.3, abs=1e-6)
+    np.testing.assert_allclose(r["grad_at_3_4"], [6.0, 8.0], atol=1e-6)
+    np.testing.assert_allclose(r["grad_at_0_2"], [0.0, 4.0], atol=1e-6)
+    np.testing.assert_allclose(r["grad_at_3_0"], [6.0, 0.0], atol=1e-6)
+    assert np.abs(r["descent"]).max() < 1e-8
+
+
+def test_seed000_simple_net_gradient_is_analytic():
+    net, dW = s000.simple_net_gradient(rng=3)
+    x = np.array([0.6, 0.9])
+    t = np.array([0, 0, 1])
+    z = x @ net.W
+    y = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    # the lecture's loss has the 1e-7 guard inside the log: d/dy log(y + 1e-7), hence rtol
+    np.testing.assert_allclose(dW, np.outer(x, y - t), rtol=1e-5, atol=1e-7)
+
+
+def test_seed000_two_layer_net_learns():
+    losses, acc = s000.train_two_layer_net(iters_num=600, rng=0)
+    assert losses[0] == pytest.approx(np.log(10), abs=0.05)  # nearly untrained: ~uniform
+    assert np.mean(losses[-50:]) < 0.6
+    assert acc > 0.85
+
+
+def test_seed002_perceptron_separates_the_blobs():
+    r = s002.run()
+    assert r["n"] == 100
+    assert r["accuracy_after"] >= 0.98
+    assert r["accuracy_after"] >= r["accuracy_before"]
+
+
+def test_seed003_sigmoid_mlp_from_csv(tmp_path):
+    train_csv, test_csv = s003.write_sample_csv(tmp_path)
+    assert train_csv.read_text(encoding="utf-8").startswith("label,1x1,1x2,")
+    r = s003.run(train_csv, test_csv, epoch=4, rng=0, verbose=False)
+    assert r["loss_list"][-1] < r["loss_list"][0]
+    assert r["accuracy"] > 0.90
+
+
+def test_seed004_delta_rule_and_xor():
+    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+    first = s004.train_single_layer(X[:, :1], epochs=2000)
+    np.testing.assert_array_equal(np.round(first), [0, 0, 1, 1])
+    xor_single = s004.train_single_layer(np.array([[0], [1], [1], [0]]), epochs=2000)
+    assert not np.array_equal(np.round(xor_single), [0, 1, 1, 0])  # one layer cannot
+    xor = s004.train_xor(epochs=3000, cross_entropy=True, rng=0)
+    np.testing.assert_array_equal(np.round(xor), [0, 1, 1, 0])
+    assert np.abs(xor - [0, 1, 1, 0]).max() < 0.05
+
+
+@pytest.mark.parametrize("module", ["seed002_perceptron"])
+def test_lessons_run_as_scripts(module, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", f"dlscratch.lessons.{module}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "accuracy after" in proc.stdout
