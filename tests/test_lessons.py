@@ -12,6 +12,9 @@ from dlscratch.lessons import (
     seed000_neural_network as s000,
 )
 from dlscratch.lessons import (
+    seed001_cnn as s001,
+)
+from dlscratch.lessons import (
     seed002_perceptron as s002,
 )
 from dlscratch.lessons import (
@@ -57,6 +60,25 @@ def test_seed000_two_layer_net_learns():
     assert losses[0] == pytest.approx(np.log(10), abs=0.05)  # nearly untrained: ~uniform
     assert np.mean(losses[-50:]) < 0.7  # measured 0.56
     assert acc > 0.85  # measured 0.89
+
+
+def test_seed001_loops_print_the_notes_values():
+    r = s001.loop_examples()
+    np.testing.assert_array_equal(r["conv"], [[18, 19], [9, 18]])
+    assert r["conv_pad1_stride2"].shape == (4, 4)
+    np.testing.assert_array_equal(r["max_pooling"], [[6, 8], [3, 4]])
+    np.testing.assert_array_equal(r["average_pooling"], [[3.25, 5.25], [2, 2]])
+
+
+def test_seed001_simple_convnet_with_trainer(tmp_path):
+    trainer, network, initial = s001.train_simple_convnet(
+        max_epochs=2, n_train=5000, n_test=1000, verbose=False, params_file=tmp_path / "p.pkl")
+    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 2
+    assert trainer.test_acc_list[-1] > 0.88  # measured 0.916
+    assert not np.allclose(initial, network.params["W1"])
+    again = s001.SimpleConvNet()
+    again.load_params(tmp_path / "p.pkl")
+    np.testing.assert_array_equal(again.params["W1"], network.params["W1"])
 
 
 def test_seed002_perceptron_separates_the_blobs():

@@ -2,8 +2,9 @@
 
 The lectures sample a mini-batch of indices with the global RNG's ``np.random.choice``
 (``train_size`` candidates, ``batch_size`` draws, with replacement) and index ``x_train`` and
-``t_train`` with them. :func:`random_batch` does the same through a ``np.random.Generator``; :class:`DataLoader` walks
-through a permutation of the data once per epoch, so that every sample is seen exactly once.
+``t_train`` with them. :func:`random_batch` does the same through a ``np.random.Generator``;
+:class:`DataLoader` walks through a permutation of the data once per epoch, so that every
+sample is seen exactly once.
 Nothing here touches NumPy's global random state.
 """
 

@@ -24,4 +24,5 @@ __all__ = [
 from .conv import Conv2d, Convolution, Flatten  # noqa: E402
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d, Pooling  # noqa: E402
 
-__all__ += ["AvgPool2d", "Conv2d", "Convolution", "Flatten", "GlobalAvgPool2d", "MaxPool2d", "Pooling"]
+__all__ += ["AvgPool2d", "Conv2d", "Convolution", "Flatten", "GlobalAvgPool2d", "MaxPool2d",
+            "Pooling"]

@@ -89,17 +89,26 @@ class Net(Module):
         """The training loss: cross-entropy of softmax(scores) (+ any weight-decay term)."""
         return self.last_layer.forward(self.forward(x), t) + self.regularization_loss()
 
-    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None) -> float:
-        """Fraction of samples whose argmax score equals the label (one-hot or integer)."""
+    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
+        """Fraction of samples whose argmax score equals the label (one-hot or integer).
+
+        Computed ``batch_size`` samples at a time (all at once for None), in eval mode
+        (dropout off, BatchNorm on running statistics); the previous mode is restored.
+        """
         t = np.asarray(t)
         if t.ndim != 1:
             t = np.argmax(t, axis=1)
         n = x.shape[0]
         step = n if not batch_size else batch_size
         correct = 0
-        for i in range(0, n, step):
-            y = self.forward(x[i:i + step])
-            correct += int(np.sum(np.argmax(y, axis=1) == t[i:i + step]))
+        was_training = self.training
+        self.eval()
+        try:
+            for i in range(0, n, step):
+                y = self.forward(x[i:i + step])
+                correct += int(np.sum(np.argmax(y, axis=1) == t[i:i + step]))
+        finally:
+            self.train(was_training)
         return correct / n if n else 0.0
 
     # -- gradients

@@ -1,0 +1,331 @@
+"""How fast dlscratch's CNNs train and infer, next to PyTorch (CPU) and the lecture's code.
+
+    python benchmarks/bench_cnn.py                 # speed: SimpleConvNet and DeepConvNet
+    python benchmarks/bench_cnn.py --rss           # + peak memory of a 60,000-image epoch
+    python benchmarks/bench_cnn.py --accuracy      # + Fashion-MNIST accuracy runs (long)
+    python benchmarks/bench_cnn.py --no-speed --accuracy deep   # only DeepConvNet's run
+    python benchmarks/bench_cnn.py --profile       # + where the time of a training step goes
+
+Speed is measured in the same process, in rounds that alternate the implementations (ours,
+PyTorch, the lecture's float64 code), so that a machine that is busy for a while slows all of
+them alike; each figure is the best round (and the median is printed too). Training: batch
+100, Adam (lr 0.001), float32 (the lecture code: float64). Inference: 10,000 images, batches of
+100. Threads: ``--threads`` (2 by default) for OpenBLAS and for PyTorch.
+
+Data: Fashion-MNIST from /usr/share/datasets/fashion-mnist (``apt-get install -y
+dataset-fashion-mnist``) or ``--data-dir``, or synthetic images when it is missing (speed does
+not depend on the pixel values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FASHION_DIRS = [Path("/usr/share/datasets/fashion-mnist")]
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
+    ap.add_argument("--steps", type=int, default=20, help="training steps per round (Simple)")
+    ap.add_argument("--deep-steps", type=int, default=5, help="training steps per round (Deep)")
+    ap.add_argument("--infer-images", type=int, default=10_000)
+    ap.add_argument("--no-lecture", action="store_true", help="skip the float64 lecture code")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--models", default="simple,deep", help="speed runs: simple, deep or both")
+    ap.add_argument("--rss", action="store_true", help="peak RSS of a 60,000-image epoch")
+    ap.add_argument("--profile", action="store_true", help="cProfile one SimpleConvNet epoch")
+    ap.add_argument("--accuracy", nargs="?", const="both", choices=["simple", "deep", "both"],
+                    help="Fashion-MNIST accuracy runs (SimpleConvNet, DeepConvNet or both)")
+    ap.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
+    ap.add_argument("--simple-epochs", type=int, default=5)
+    ap.add_argument("--deep-epochs", type=int, default=10)
+    ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
+    return ap.parse_args(argv)
+
+
+ARGS = parse_args()
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)  # before NumPy is imported
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+import lecture_cnn  # noqa: E402
+
+from dlscratch.models import DeepConvNet, SimpleConvNet  # noqa: E402
+from dlscratch.optim import Adam  # noqa: E402
+
+torch = None
+if not ARGS.no_torch and ARGS.rss_child != "ours":  # (importing torch alone takes ~300 MB)
+    try:
+        import torch
+
+        torch.set_num_threads(ARGS.threads)
+    except ImportError:  # PyTorch is optional
+        torch = None
+
+BATCH = 100
+
+
+# ----------------------------------------------------------------------------- data
+def _read_idx(path: Path, offset: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def load_fashion():
+    """((x_train, t_train), (x_test, t_test)) as float32 (N, 1, 28, 28) in [0, 1], or None."""
+    dirs = ([ARGS.data_dir] if ARGS.data_dir else []) + FASHION_DIRS
+    for d in dirs:
+        if d and (d / "train-images-idx3-ubyte.gz").exists():
+            def images(name, d=d):
+                return (_read_idx(d / name, 16).reshape(-1, 1, 28, 28) / np.float32(255.0)
+                        ).astype(np.float32)
+
+            def labels(name, d=d):
+                return _read_idx(d / name, 8).astype(np.int64)
+
+            return ((images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")),
+                    (images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz")))
+    return None
+
+
+def synthetic(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+
+
+# ----------------------------------------------------------------------------- trainers
+class Ours:
+    name = "dlscratch"
+
+    def __init__(self, kind: str):
+        self.net = SimpleConvNet(rng=0) if kind == "simple" else DeepConvNet(rng=0)
+        self.opt = Adam(self.net.parameters(), lr=1e-3)
+
+    def step(self, x, t):
+        net = self.net
+        net.train()
+        net.zero_grad()
+        net.loss(x, t)
+        net.backward()
+        self.opt.step()
+
+    def infer(self, x):
+        self.net.eval()
+        for i in range(0, len(x), BATCH):
+            self.net.predict(x[i:i + BATCH])
+
+    def accuracy(self, x, t):
+        return self.net.accuracy(x, t, batch_size=BATCH)
+
+
+class Lecture:
+    name = "lecture float64"
+
+    def __init__(self, kind: str):
+        assert kind == "simple"
+        self.net = lecture_cnn.SimpleConvNet(rng=0)
+        self.opt = lecture_cnn.Adam(lr=1e-3)
+
+    def step(self, x, t):
+        grads = self.net.gradient(x.astype(np.float64), t)
+        self.opt.update(self.net.params, grads)
+
+    def infer(self, x):
+        for i in range(0, len(x), BATCH):
+            self.net.predict(x[i:i + BATCH].astype(np.float64))
+
+
+def torch_model(kind: str):
+    nn = torch.nn
+    if kind == "simple":
+        return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+                             nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
+
+    def conv(c_in, c_out, pad):
+        return [nn.Conv2d(c_in, c_out, 3, padding=pad), nn.ReLU()]
+
+    return nn.Sequential(
+        *conv(1, 16, 1), *conv(16, 16, 1), nn.MaxPool2d(2),
+        *conv(16, 32, 1), *conv(32, 32, 2), nn.MaxPool2d(2),
+        *conv(32, 64, 1), *conv(64, 64, 1), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(50, 10), nn.Dropout(0.5))
+
+
+class Torch:
+    name = "PyTorch"
+
+    def __init__(self, kind: str):
+        torch.manual_seed(0)
+        self.net = torch_model(kind)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+        self.loss = torch.nn.CrossEntropyLoss()
+
+    def step(self, x, t):
+        self.net.train()
+        self.opt.zero_grad()
+        loss = self.loss(self.net(torch.from_numpy(x)), torch.from_numpy(t))
+        loss.backward()
+        self.opt.step()
+
+    def infer(self, x):
+        self.net.eval()
+        with torch.no_grad():
+            for i in range(0, len(x), BATCH):
+                self.net(torch.from_numpy(x[i:i + BATCH]))
+
+
+# ----------------------------------------------------------------------------- timing
+def time_rounds(impls, work, rounds):
+    """Alternate impls for ``rounds`` rounds; returns {name: [seconds per round]}."""
+    times = {impl.name: [] for impl in impls}
+    for _ in range(rounds):
+        for impl in impls:
+            t0 = time.perf_counter()
+            work(impl)
+            times[impl.name].append(time.perf_counter() - t0)
+    return times
+
+
+def report(title, times, images_per_round, reference="PyTorch"):
+    print(f"\n{title}")
+    rates = {k: images_per_round / min(v) for k, v in times.items()}
+    medians = {k: images_per_round / statistics.median(v) for k, v in times.items()}
+    for k in times:
+        line = f"  {k:16s} {rates[k]:9.0f} images/s (best round)   {medians[k]:9.0f} (median)"
+        if reference in rates and k != reference:
+            line += f"   {rates[k] / rates[reference]:.2f}x {reference}"
+        if "dlscratch" in rates and k not in ("dlscratch",):
+            line += f"   dlscratch is {rates['dlscratch'] / rates[k]:.2f}x this"
+        print(line)
+    return rates
+
+
+def bench_speed(kind: str, x, t):
+    impls = [Ours(kind)]
+    if torch is not None and not ARGS.no_torch:
+        impls.append(Torch(kind))
+    if kind == "simple" and not ARGS.no_lecture:
+        impls.append(Lecture(kind))
+    steps = ARGS.steps if kind == "simple" else ARGS.deep_steps
+    n_batches = len(x) // BATCH
+
+    def train(impl):
+        for s in range(steps):
+            i = (s % n_batches) * BATCH
+            impl.step(x[i:i + BATCH], t[i:i + BATCH])
+
+    for impl in impls:  # warm up (allocations, first-call costs)
+        train(impl)
+    label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
+    report(f"{label} training (batch {BATCH}, Adam)",
+           time_rounds(impls, train, ARGS.rounds), steps * BATCH)
+
+    xi = x[:ARGS.infer_images] if len(x) >= ARGS.infer_images else np.resize(
+        x, (ARGS.infer_images, *x.shape[1:]))
+    report(f"{label} inference ({len(xi)} images, batches of {BATCH})",
+           time_rounds(impls, lambda impl: impl.infer(xi), max(2, ARGS.rounds // 2)), len(xi))
+
+
+# ----------------------------------------------------------------------------- memory
+def rss_child(which: str) -> None:
+    """Train SimpleConvNet for one epoch of 60,000 images; print peak RSS (VmHWM)."""
+    data = load_fashion()
+    (x, t) = data[0] if data else synthetic(60_000)
+    impl = Ours("simple") if which == "ours" else Torch("simple")
+    t0 = time.perf_counter()
+    for i in range(0, len(x), BATCH):
+        impl.step(x[i:i + BATCH], t[i:i + BATCH])
+    seconds = time.perf_counter() - t0
+    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmHWM"))
+    print(f"{which}: one epoch of {len(x)} images in {seconds:.1f} s; peak RSS {hwm.split()[1]} kB")
+
+
+def bench_rss() -> None:
+    print("\nPeak memory while training SimpleConvNet on 60,000 images (one epoch, fresh process)")
+    for which in ["ours"] + (["torch"] if torch is not None and not ARGS.no_torch else []):
+        cmd = [sys.executable, __file__, "--threads", str(ARGS.threads), "--rss-child", which]
+        if ARGS.data_dir:
+            cmd += ["--data-dir", str(ARGS.data_dir)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        print("  " + out.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- profile
+def bench_profile(x, t) -> None:
+    import cProfile
+    import pstats
+
+    impl = Ours("simple")
+    impl.step(x[:BATCH], t[:BATCH])
+    prof = cProfile.Profile()
+    prof.enable()
+    for i in range(0, min(len(x), 3000), BATCH):
+        impl.step(x[i:i + BATCH], t[i:i + BATCH])
+    prof.disable()
+    print("\nProfile of 30 SimpleConvNet training steps (by own time)")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+
+
+# ----------------------------------------------------------------------------- accuracy
+def bench_accuracy() -> None:
+    data = load_fashion()
+    if data is None:
+        print("\n--accuracy needs Fashion-MNIST: apt-get install -y dataset-fashion-mnist")
+        return
+    (x_train, t_train), (x_test, t_test) = data
+    for kind, epochs, target in (("simple", ARGS.simple_epochs, 0.89),
+                                 ("deep", ARGS.deep_epochs, 0.92)):
+        if ARGS.accuracy not in (kind, "both"):
+            continue
+        impl = Ours(kind)
+        rng = np.random.default_rng(0)
+        label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
+        print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%})", flush=True)
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(len(x_train))
+            for i in range(0, len(order), BATCH):
+                idx = order[i:i + BATCH]
+                impl.step(x_train[idx], t_train[idx])
+            seconds = time.perf_counter() - t0
+            acc = impl.accuracy(x_test, t_test)
+            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, test accuracy {acc:.4f}", flush=True)
+
+
+def main() -> None:
+    if ARGS.rss_child:
+        rss_child(ARGS.rss_child)
+        return
+    print(f"threads: {ARGS.threads}; NumPy {np.__version__}; "
+          f"PyTorch {torch.__version__ if torch is not None else 'not used'}")
+    data = load_fashion()
+    x, t = (data[0][0][:6000], data[0][1][:6000]) if data else synthetic(6000)
+    if not ARGS.no_speed:
+        for kind in ("simple", "deep"):
+            if kind in ARGS.models.split(","):
+                bench_speed(kind, x, t)
+    if ARGS.profile:
+        bench_profile(x, t)
+    if ARGS.rss:
+        bench_rss()
+    if ARGS.accuracy:
+        bench_accuracy()
+
+
+if __name__ == "__main__":
+    main()
