@@ -20,7 +20,6 @@ not depend on the pixel values).
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import statistics
 import subprocess
@@ -29,7 +28,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FASHION_DIRS = [Path("/usr/share/datasets/fashion-mnist")]
 
 
 def parse_args(argv=None):
@@ -49,6 +47,8 @@ def parse_args(argv=None):
     ap.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     ap.add_argument("--simple-epochs", type=int, default=5)
     ap.add_argument("--deep-epochs", type=int, default=10)
+    ap.add_argument("--deep-dropout", type=float, default=0.5,
+                    help="DeepConvNet's dropout ratio in the accuracy run (the book: 0.5)")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -79,26 +79,15 @@ BATCH = 100
 
 
 # ----------------------------------------------------------------------------- data
-def _read_idx(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
 def load_fashion():
     """((x_train, t_train), (x_test, t_test)) as float32 (N, 1, 28, 28) in [0, 1], or None."""
-    dirs = ([ARGS.data_dir] if ARGS.data_dir else []) + FASHION_DIRS
-    for d in dirs:
-        if d and (d / "train-images-idx3-ubyte.gz").exists():
-            def images(name, d=d):
-                return (_read_idx(d / name, 16).reshape(-1, 1, 28, 28) / np.float32(255.0)
-                        ).astype(np.float32)
+    from dlscratch.datasets import DatasetError, load_mnist
 
-            def labels(name, d=d):
-                return _read_idx(d / name, 8).astype(np.int64)
-
-            return ((images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")),
-                    (images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz")))
-    return None
+    try:
+        return load_mnist(flatten=False, dataset="fashion-mnist", data_dir=ARGS.data_dir,
+                          download=False)
+    except (DatasetError, FileNotFoundError):
+        return None
 
 
 def synthetic(n: int, seed: int = 0):
@@ -110,8 +99,9 @@ def synthetic(n: int, seed: int = 0):
 class Ours:
     name = "dlscratch"
 
-    def __init__(self, kind: str):
-        self.net = SimpleConvNet(rng=0) if kind == "simple" else DeepConvNet(rng=0)
+    def __init__(self, kind: str, dropout_ratio: float = 0.5):
+        self.net = (SimpleConvNet(rng=0) if kind == "simple"
+                    else DeepConvNet(dropout_ratio=dropout_ratio, rng=0))
         self.opt = Adam(self.net.parameters(), lr=1e-3)
 
     def step(self, x, t):
@@ -292,7 +282,7 @@ def bench_accuracy() -> None:
                                  ("deep", ARGS.deep_epochs, 0.92)):
         if ARGS.accuracy not in (kind, "both"):
             continue
-        impl = Ours(kind)
+        impl = Ours(kind, dropout_ratio=ARGS.deep_dropout)
         rng = np.random.default_rng(0)
         label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
         print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%})", flush=True)

@@ -59,3 +59,10 @@ def test_plot_accuracy_and_history_write_pngs(tmp_path):
                        path=tmp_path / "history.png")
     assert _is_png(tmp_path / "history.png")
     plt.close(fig)
+
+    # what Trainer.train() returns
+    fig = plot_history({"loss": [1.0], "train_acc": train, "test_acc": test}, show=False)
+    np.testing.assert_array_equal(fig.axes[0].get_lines()[0].get_ydata(), train)
+    plt.close(fig)
+    with pytest.raises(KeyError, match="train_acc"):
+        plot_history({"loss": [1.0]}, show=False)

@@ -85,8 +85,11 @@ def plot_accuracy(train_acc_list: Sequence[float], test_acc_list: Sequence[float
 def plot_history(history, show: bool = True, path: str | os.PathLike | None = None):
     """Accuracy curves from a trainer (``train_acc_list`` / ``test_acc_list`` attributes) or a
     dict with those keys; see :func:`plot_accuracy`."""
-    if isinstance(history, dict):
-        train, test = history["train_acc_list"], history.get("test_acc_list")
+    if isinstance(history, dict):  # Trainer.train()'s result, or the lists by their names
+        train = history.get("train_acc", history.get("train_acc_list"))
+        test = history.get("test_acc", history.get("test_acc_list"))
+        if train is None:
+            raise KeyError("plot_history needs 'train_acc' (or 'train_acc_list') in the dict")
     else:
         train, test = history.train_acc_list, getattr(history, "test_acc_list", None)
     return plot_accuracy(train, test, show=show, path=path)
