@@ -49,6 +49,8 @@ def parse_args(argv=None):
     ap.add_argument("--deep-epochs", type=int, default=10)
     ap.add_argument("--deep-dropout", type=float, default=0.5,
                     help="DeepConvNet's dropout ratio in the accuracy run (the book: 0.5)")
+    ap.add_argument("--lr-decay", type=float, default=1.0,
+                    help="multiply Adam's learning rate by this after every epoch (accuracy run)")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -294,7 +296,9 @@ def bench_accuracy() -> None:
                 impl.step(x_train[idx], t_train[idx])
             seconds = time.perf_counter() - t0
             acc = impl.accuracy(x_test, t_test)
-            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, test accuracy {acc:.4f}", flush=True)
+            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {impl.opt.lr:.2e}, "
+                  f"test accuracy {acc:.4f}", flush=True)
+            impl.opt.lr *= ARGS.lr_decay
 
 
 def main() -> None:
