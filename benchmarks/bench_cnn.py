@@ -60,10 +60,8 @@ ARGS = parse_args()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)  # before NumPy is imported
 
+import lecture_cnn  # noqa: E402  (beside this script: its folder is sys.path[0])
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(HERE))
-import lecture_cnn  # noqa: E402
 
 from dlscratch.models import DeepConvNet, SimpleConvNet  # noqa: E402
 from dlscratch.optim import Adam  # noqa: E402
