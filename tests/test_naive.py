@@ -9,25 +9,10 @@ import numpy as np
 import pytest
 
 from dlscratch import naive
+from dlscratch.lessons import seed001_cnn as s001
 
-X4 = np.array([[1, 2, 3, 0],
-               [0, 1, 2, 3],
-               [3, 0, 1, 2],
-               [2, 3, 0, 1]])
-KERNEL = np.array([[2, 0, 1],
-                   [0, 1, 2],
-                   [1, 0, 2]])
-X7 = np.array([[1, 2, 3, 0, 1, 2, 3],
-               [0, 1, 2, 3, 0, 1, 2],
-               [3, 0, 1, 2, 3, 0, 1],
-               [2, 3, 0, 1, 2, 3, 0],
-               [1, 2, 3, 0, 1, 2, 3],
-               [0, 1, 2, 3, 0, 1, 2],
-               [3, 0, 1, 2, 3, 0, 1]])
-CONVED = np.array([[1, 1, 2, 4],
-                   [5, 6, 7, 8],
-                   [3, 2, 1, 0],
-                   [1, 2, 3, 4]])
+# The lecture's inputs, as the seed 001 lesson keeps them.
+X4, KERNEL, X7, CONVED = s001.x_input, s001.kernel, s001.x_input_7, s001.conved_input
 
 
 def lecture_padded_stride_conv(x_input, kernel, padding, stride):

@@ -14,7 +14,11 @@ from dlscratch.gradient import gradient_descent, numerical_diff, numerical_gradi
 from dlscratch.layers import Affine, Identity, Sequential, Sigmoid
 
 # The lecture's own init_network() and forward(), as the lesson keeps them.
-from dlscratch.lessons.seed000_neural_network import forward, init_network  # noqa: E402
+from dlscratch.lessons.seed000_neural_network import (  # noqa: E402
+    forward,
+    function_2,
+    init_network,
+)
 from dlscratch.models import TwoLayerNet, simpleNet
 
 SEED_OUTPUT = [0.31682708, 0.69627909]
@@ -87,19 +91,6 @@ def test_cross_entropy_error2_integer_labels():
     expected = -np.sum(np.log(y[np.arange(2), t] + 1e-7)) / 2
     assert cross_entropy_error(y, t) == pytest.approx(expected, rel=1e-15)
     assert cross_entropy_error(y, np.eye(10)[t]) == pytest.approx(expected, rel=1e-14)
-
-
-def function_1(x):
-    return 0.01 * x**2 + 0.1 * x
-
-
-def function_2(x):
-    return x[0] ** 2 + x[1] ** 2
-
-
-def test_numerical_diff():
-    assert numerical_diff(function_1, 5) == pytest.approx(0.2, abs=1e-6)
-    assert numerical_diff(function_1, 10) == pytest.approx(0.3, abs=1e-6)
 
 
 def test_partial_derivatives():

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-RngLike = "None | int | np.random.Generator"
-
 
 def as_generator(rng: None | int | np.random.Generator = None) -> np.random.Generator:
     """Return a ``np.random.Generator`` for ``rng`` (None, a seed, or a Generator)."""
