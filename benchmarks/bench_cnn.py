@@ -49,6 +49,12 @@ def parse_args(argv=None):
                     help="DeepConvNet's dropout ratio in the accuracy run (the book: 0.5)")
     ap.add_argument("--lr-decay", type=float, default=1.0,
                     help="multiply Adam's learning rate by this after every epoch (accuracy run)")
+    ap.add_argument("--cosine", action="store_true",
+                    help="accuracy run: cosine learning-rate schedule to 0 over all iterations")
+    ap.add_argument("--hflip", action="store_true",
+                    help="accuracy run: mirror each training image left-right with p = 0.5")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (accuracy run)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the accuracy run")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -61,6 +67,8 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import lecture_cnn  # noqa: E402  (beside this script: its folder is sys.path[0])
 import numpy as np  # noqa: E402
 
+from dlscratch.data import random_hflip  # noqa: E402
+from dlscratch.lr_scheduler import CosineAnnealingLR  # noqa: E402
 from dlscratch.models import DeepConvNet, SimpleConvNet  # noqa: E402
 from dlscratch.optim import Adam  # noqa: E402
 
@@ -97,10 +105,10 @@ def synthetic(n: int, seed: int = 0):
 class Ours:
     name = "dlscratch"
 
-    def __init__(self, kind: str, dropout_ratio: float = 0.5):
-        self.net = (SimpleConvNet(rng=0) if kind == "simple"
-                    else DeepConvNet(dropout_ratio=dropout_ratio, rng=0))
-        self.opt = Adam(self.net.parameters(), lr=1e-3)
+    def __init__(self, kind: str, dropout_ratio: float = 0.5, lr: float = 1e-3, seed: int = 0):
+        self.net = (SimpleConvNet(rng=seed) if kind == "simple"
+                    else DeepConvNet(dropout_ratio=dropout_ratio, rng=seed))
+        self.opt = Adam(self.net.parameters(), lr=lr)
 
     def step(self, x, t):
         net = self.net
@@ -280,21 +288,29 @@ def bench_accuracy() -> None:
                                  ("deep", ARGS.deep_epochs, 0.92)):
         if ARGS.accuracy not in (kind, "both"):
             continue
-        impl = Ours(kind, dropout_ratio=ARGS.deep_dropout)
-        rng = np.random.default_rng(0)
+        impl = Ours(kind, dropout_ratio=ARGS.deep_dropout, lr=ARGS.lr, seed=ARGS.seed)
+        rng = np.random.default_rng(ARGS.seed)
+        iters = epochs * -(-len(x_train) // BATCH)
+        schedule = CosineAnnealingLR(impl.opt, T_max=iters) if ARGS.cosine else None
         label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
-        print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%})", flush=True)
+        print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%}); "
+              f"dropout {ARGS.deep_dropout}, lr {ARGS.lr}, cosine {ARGS.cosine}, "
+              f"hflip {ARGS.hflip}, seed {ARGS.seed}", flush=True)
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(len(x_train))
             for i in range(0, len(order), BATCH):
                 idx = order[i:i + BATCH]
-                impl.step(x_train[idx], t_train[idx])
+                x = random_hflip(x_train[idx], rng=rng) if ARGS.hflip else x_train[idx]
+                impl.step(x, t_train[idx])
+                if schedule is not None:
+                    schedule.step()
             seconds = time.perf_counter() - t0
             acc = impl.accuracy(x_test, t_test)
             print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {impl.opt.lr:.2e}, "
                   f"test accuracy {acc:.4f}", flush=True)
-            impl.opt.lr *= ARGS.lr_decay
+            if schedule is None:
+                impl.opt.lr *= ARGS.lr_decay
 
 
 def main() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlscratch.data import DataLoader, one_hot, random_batch, shuffle_dataset, train_val_split
+from dlscratch.data import (
+    DataLoader,
+    one_hot,
+    random_batch,
+    random_hflip,
+    shuffle_dataset,
+    train_val_split,
+)
 
 
 def make_xy(n=23):
@@ -150,6 +157,28 @@ def test_global_rng_untouched():
     shuffle_dataset(x, t)
     train_val_split(x, t)
     random_batch(x, t, 4)
+    random_hflip(np.zeros((4, 1, 2, 2)))
     after = np.random.get_state()
     assert before[0] == after[0] and before[2:] == after[2:]
     np.testing.assert_array_equal(before[1], after[1])
+
+
+def test_random_hflip_mirrors_the_drawn_images_only():
+    x = np.arange(2 * 6 * 1 * 2 * 3, dtype=np.float32).reshape(12, 1, 2, 3)
+    before = x.copy()
+    out = random_hflip(x, rng=0)
+    flip = np.random.default_rng(0).random(12) < 0.5  # the same draws
+    assert 0 < flip.sum() < 12
+    np.testing.assert_array_equal(out[flip], x[flip][:, :, :, ::-1])
+    np.testing.assert_array_equal(out[~flip], x[~flip])
+    np.testing.assert_array_equal(x, before)  # the input is not changed
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(random_hflip(x, p=1.0), x[..., ::-1])
+    np.testing.assert_array_equal(random_hflip(x, p=0.0), x)
+
+
+def test_random_hflip_bad_input():
+    with pytest.raises(ValueError, match="batch of images"):
+        random_hflip(np.zeros(5))
+    with pytest.raises(ValueError, match="p must be in"):
+        random_hflip(np.zeros((2, 3)), p=1.5)

@@ -17,7 +17,10 @@ import numpy as np
 
 from ._rng import as_generator
 
-__all__ = ["DataLoader", "one_hot", "random_batch", "shuffle_dataset", "train_val_split"]
+__all__ = [
+    "DataLoader", "one_hot", "random_batch", "random_hflip", "shuffle_dataset",
+    "train_val_split",
+]
 
 Seed = None | int | np.random.Generator
 
@@ -126,6 +129,24 @@ def random_batch(
         raise ValueError("cannot draw a batch from an empty data set")
     mask = as_generator(rng).choice(len(x), batch_size)
     return x[mask], t[mask]
+
+
+def random_hflip(x: np.ndarray, p: float = 0.5, rng: Seed = None) -> np.ndarray:
+    """Data augmentation: each image of x (N, ..., W) mirrored left-right with probability p.
+
+    Returns a new array (x is not changed): ``out[n] = x[n, ..., ::-1]`` where a uniform draw
+    ``u[n] < p``, else ``x[n]``. For classes that do not change in a mirror (clothes, most
+    objects), this doubles the variety of the training images; not for digits or letters.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim < 2:
+        raise ValueError(f"random_hflip expects a batch of images (N, ..., W), got shape "
+                         f"{getattr(x, 'shape', None)}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"random_hflip: p must be in [0, 1], got {p!r}")
+    flip = as_generator(rng).random(len(x)) < p
+    out = x.copy()
+    out[flip] = x[flip][..., ::-1]
+    return out
 
 
 class DataLoader:
