@@ -48,6 +48,7 @@ def test_registration_order_is_insertion_order():
     assert [n for n, _ in b.named_parameters()] == ["z", "a", "m", "inner.W", "inner.b"]
     assert [n for n, _ in b.named_buffers()] == ["count", "alpha"]
     assert [n for n, _ in b.named_modules()] == ["", "inner"]
+    assert list(b.modules()) == [m for _, m in b.named_modules()]
     assert list(b.state_dict()) == ["z", "a", "m", "count", "alpha", "inner.W", "inner.b"]
     # the same order on every construction (DeZero's set-based order is not)
     assert [n for n, _ in Block().named_parameters()] == [n for n, _ in b.named_parameters()]

@@ -176,6 +176,11 @@ class Module:
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
 
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first (as ``named_modules``)."""
+        for _, m in self.named_modules():
+            yield m
+
     def children(self) -> Iterator[Module]:
         yield from self._modules.values()
 
