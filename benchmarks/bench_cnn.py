@@ -28,6 +28,12 @@ import time
 from pathlib import Path
 
 
+def _ratios(text: str):
+    """'0.5' -> 0.5; '0.25,0' -> (0.25, 0.0)."""
+    values = tuple(float(v) for v in text.split(","))
+    return values[0] if len(values) == 1 else values
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -45,8 +51,9 @@ def parse_args(argv=None):
     ap.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     ap.add_argument("--simple-epochs", type=int, default=5)
     ap.add_argument("--deep-epochs", type=int, default=10)
-    ap.add_argument("--deep-dropout", type=float, default=0.5,
-                    help="DeepConvNet's dropout ratio in the accuracy run (the book: 0.5)")
+    ap.add_argument("--deep-dropout", type=_ratios, default=0.5,
+                    help="DeepConvNet's dropout ratio in the accuracy run (the book: 0.5), or "
+                         "two, 'hidden,output', for Dropout1 and Dropout2")
     ap.add_argument("--lr-decay", type=float, default=1.0,
                     help="multiply Adam's learning rate by this after every epoch (accuracy run)")
     ap.add_argument("--cosine", action="store_true",

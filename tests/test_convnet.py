@@ -216,3 +216,17 @@ def test_deep_convnet_dropout_and_modes():
     assert not net.training
     with pytest.raises(ValueError, match="DeepConvNet"):
         DeepConvNet(input_dim=(1, 10, 10))
+
+
+def test_deep_convnet_dropout_ratio_per_layer_and_saved(tmp_path):
+    both = DeepConvNet(input_dim=(1, 12, 12), dropout_ratio=0.3, rng=0)
+    assert both.layers["Dropout1"].p == both.layers["Dropout2"].p == 0.3
+    net = DeepConvNet(input_dim=(1, 12, 12), dropout_ratio=(0.4, 0.0), rng=0)
+    assert net.layers["Dropout1"].p == 0.4 and net.layers["Dropout2"].p == 0.0
+    assert net.get_config()["dropout_ratio"] == [0.4, 0.0]
+    path = tmp_path / "deep.npz"
+    dlscratch.save(net, path)
+    again = dlscratch.load(path)
+    assert again.layers["Dropout1"].p == 0.4 and again.layers["Dropout2"].p == 0.0
+    with pytest.raises(ValueError, match="one number or a pair"):
+        DeepConvNet(dropout_ratio=(0.1, 0.2, 0.3))

@@ -120,9 +120,10 @@ class DeepConvNet(Net):
 
     Weights use He initialisation, std = sqrt(2 / fan_in), with each fan-in computed from the
     shapes (C*3*3 for a convolution, the flattened size for Affine1). ``dropout_ratio`` is the
-    probability of dropping (inverted dropout; 0 switches it off); dropout is active in
-    training mode only, so ``eval()`` gives the deterministic network (``accuracy`` always
-    evaluates in eval mode).
+    probability of dropping (inverted dropout; 0 switches it off): one number for both dropout
+    layers, as in the book, or a pair (Dropout1 after Affine1, Dropout2 on the class scores).
+    Dropout is active in training mode only, so ``eval()`` gives the deterministic network
+    (``accuracy`` always evaluates in eval mode).
 
     Layers: Conv1 Relu1 Conv2 Relu2 Pool1 Conv3 Relu3 Conv4 Relu4 Pool2 Conv5 Relu5 Conv6 Relu6
     Pool3 Affine1 Relu7 Dropout1 Affine2 Dropout2; parameters W1..W8, b1..b8.
@@ -134,7 +135,7 @@ class DeepConvNet(Net):
         conv_params: list[tuple[int, int]] | None = None,
         hidden_size: int = 50,
         output_size: int = 10,
-        dropout_ratio: float = 0.5,
+        dropout_ratio: float | tuple[float, float] = 0.5,
         dtype=np.float32,
         rng=None,
     ) -> None:
@@ -144,10 +145,18 @@ class DeepConvNet(Net):
             raise ValueError(f"DeepConvNet has six convolutions; got {len(conv_params)} "
                              "(filter_num, pad) pairs")
         C, H, W = (int(v) for v in input_dim)
+        if isinstance(dropout_ratio, (tuple, list)):
+            if len(dropout_ratio) != 2:
+                raise ValueError("DeepConvNet: dropout_ratio is one number or a pair (after "
+                                 f"Affine1, after Affine2); got {dropout_ratio!r}")
+            ratios = [float(r) for r in dropout_ratio]
+        else:
+            ratios = [float(dropout_ratio)] * 2
         self._config: dict[str, Any] = dict(
             input_dim=[C, H, W], conv_params=[list(cp) for cp in conv_params],
             hidden_size=int(hidden_size), output_size=int(output_size),
-            dropout_ratio=float(dropout_ratio), dtype=np.dtype(dtype).name,
+            dropout_ratio=ratios if ratios[0] != ratios[1] else ratios[0],
+            dtype=np.dtype(dtype).name,
         )
         g = as_generator(rng)
         layers: OrderedDict = OrderedDict()
@@ -171,9 +180,9 @@ class DeepConvNet(Net):
         flat = channels * h * w  # 64 * 4 * 4 for 28x28 input
         layers["Affine1"] = Linear(flat, hidden_size, "he", dtype=dtype, rng=g)
         layers["Relu7"] = ReLU()
-        layers["Dropout1"] = Dropout(dropout_ratio, rng=g)
+        layers["Dropout1"] = Dropout(ratios[0], rng=g)
         layers["Affine2"] = Linear(hidden_size, output_size, "he", dtype=dtype, rng=g)
-        layers["Dropout2"] = Dropout(dropout_ratio, rng=g)
+        layers["Dropout2"] = Dropout(ratios[1], rng=g)
         names["W7"], names["b7"] = "layers.Affine1.W", "layers.Affine1.b"
         names["W8"], names["b8"] = "layers.Affine2.W", "layers.Affine2.b"
         self.layers = Sequential(layers)
