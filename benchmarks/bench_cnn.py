@@ -62,6 +62,7 @@ def parse_args(argv=None):
                     help="accuracy run: mirror each training image left-right with p = 0.5")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (accuracy run)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the accuracy run")
+    ap.add_argument("--batch", type=int, default=100, help="batch size of the accuracy run")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -297,25 +298,26 @@ def bench_accuracy() -> None:
             continue
         impl = Ours(kind, dropout_ratio=ARGS.deep_dropout, lr=ARGS.lr, seed=ARGS.seed)
         rng = np.random.default_rng(ARGS.seed)
-        iters = epochs * -(-len(x_train) // BATCH)
+        iters = epochs * -(-len(x_train) // ARGS.batch)
         schedule = CosineAnnealingLR(impl.opt, T_max=iters) if ARGS.cosine else None
         label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
         print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%}); "
               f"dropout {ARGS.deep_dropout}, lr {ARGS.lr}, cosine {ARGS.cosine}, "
-              f"hflip {ARGS.hflip}, seed {ARGS.seed}", flush=True)
+              f"hflip {ARGS.hflip}, batch {ARGS.batch}, seed {ARGS.seed}", flush=True)
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(len(x_train))
-            for i in range(0, len(order), BATCH):
-                idx = order[i:i + BATCH]
+            for i in range(0, len(order), ARGS.batch):
+                idx = order[i:i + ARGS.batch]
                 x = random_hflip(x_train[idx], rng=rng) if ARGS.hflip else x_train[idx]
                 impl.step(x, t_train[idx])
                 if schedule is not None:
                     schedule.step()
             seconds = time.perf_counter() - t0
             acc = impl.accuracy(x_test, t_test)
+            train_acc = impl.accuracy(x_train[:10_000], t_train[:10_000])
             print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {impl.opt.lr:.2e}, "
-                  f"test accuracy {acc:.4f}", flush=True)
+                  f"test accuracy {acc:.4f} (train, first 10,000: {train_acc:.4f})", flush=True)
             if schedule is None:
                 impl.opt.lr *= ARGS.lr_decay
 
