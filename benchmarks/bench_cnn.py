@@ -63,6 +63,8 @@ def parse_args(argv=None):
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (accuracy run)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the accuracy run")
     ap.add_argument("--batch", type=int, default=100, help="batch size of the accuracy run")
+    ap.add_argument("--accuracy-of", choices=["dlscratch", "torch"], default="dlscratch",
+                    help="train our network or PyTorch's (same layers, its own init)")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -152,7 +154,7 @@ class Lecture:
             self.net.predict(x[i:i + BATCH].astype(np.float64))
 
 
-def torch_model(kind: str):
+def torch_model(kind: str, dropout=(0.5, 0.5)):
     nn = torch.nn
     if kind == "simple":
         return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
@@ -165,17 +167,18 @@ def torch_model(kind: str):
         *conv(1, 16, 1), *conv(16, 16, 1), nn.MaxPool2d(2),
         *conv(16, 32, 1), *conv(32, 32, 2), nn.MaxPool2d(2),
         *conv(32, 64, 1), *conv(64, 64, 1), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(50, 10), nn.Dropout(0.5))
+        nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(dropout[0]),
+        nn.Linear(50, 10), nn.Dropout(dropout[1]))
 
 
 class Torch:
     name = "PyTorch"
 
-    def __init__(self, kind: str):
-        torch.manual_seed(0)
-        self.net = torch_model(kind)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+    def __init__(self, kind: str, dropout_ratio=0.5, lr: float = 1e-3, seed: int = 0):
+        torch.manual_seed(seed)
+        ratios = dropout_ratio if isinstance(dropout_ratio, tuple) else (dropout_ratio,) * 2
+        self.net = torch_model(kind, ratios)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         self.loss = torch.nn.CrossEntropyLoss()
 
     def step(self, x, t):
@@ -190,6 +193,13 @@ class Torch:
         with torch.no_grad():
             for i in range(0, len(x), BATCH):
                 self.net(torch.from_numpy(x[i:i + BATCH]))
+
+    def accuracy(self, x, t):
+        self.net.eval()
+        with torch.no_grad():
+            y = np.concatenate([self.net(torch.from_numpy(x[i:i + BATCH])).numpy()
+                                for i in range(0, len(x), BATCH)])
+        return float(np.mean(y.argmax(axis=1) == t))
 
 
 # ----------------------------------------------------------------------------- timing
@@ -296,11 +306,17 @@ def bench_accuracy() -> None:
                                  ("deep", ARGS.deep_epochs, 0.92)):
         if ARGS.accuracy not in (kind, "both"):
             continue
-        impl = Ours(kind, dropout_ratio=ARGS.deep_dropout, lr=ARGS.lr, seed=ARGS.seed)
+        maker = Torch if ARGS.accuracy_of == "torch" else Ours
+        impl = maker(kind, dropout_ratio=ARGS.deep_dropout, lr=ARGS.lr, seed=ARGS.seed)
         rng = np.random.default_rng(ARGS.seed)
         iters = epochs * -(-len(x_train) // ARGS.batch)
-        schedule = CosineAnnealingLR(impl.opt, T_max=iters) if ARGS.cosine else None
+        schedule = None
+        if ARGS.cosine:
+            cosine = (torch.optim.lr_scheduler.CosineAnnealingLR if ARGS.accuracy_of == "torch"
+                      else CosineAnnealingLR)
+            schedule = cosine(impl.opt, T_max=iters)
         label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
+        label += " (PyTorch)" if ARGS.accuracy_of == "torch" else ""
         print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%}); "
               f"dropout {ARGS.deep_dropout}, lr {ARGS.lr}, cosine {ARGS.cosine}, "
               f"hflip {ARGS.hflip}, batch {ARGS.batch}, seed {ARGS.seed}", flush=True)
@@ -316,9 +332,13 @@ def bench_accuracy() -> None:
             seconds = time.perf_counter() - t0
             acc = impl.accuracy(x_test, t_test)
             train_acc = impl.accuracy(x_train[:10_000], t_train[:10_000])
-            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {impl.opt.lr:.2e}, "
+            lr = (impl.opt.param_groups[0]["lr"] if ARGS.accuracy_of == "torch"
+                  else impl.opt.lr)
+            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {lr:.2e}, "
                   f"test accuracy {acc:.4f} (train, first 10,000: {train_acc:.4f})", flush=True)
-            if schedule is None:
+            if schedule is None and ARGS.lr_decay != 1.0:
+                if ARGS.accuracy_of == "torch":
+                    raise SystemExit("--lr-decay is for dlscratch's run; use --cosine")
                 impl.opt.lr *= ARGS.lr_decay
 
 
