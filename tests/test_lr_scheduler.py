@@ -60,6 +60,8 @@ def test_bad_arguments_are_refused_with_the_reason():
         StepLR(object(), step_size=1)
     with pytest.raises(ValueError, match="step_size must be > 0"):
         StepLR(SGD(lr=0.1), step_size=0)
+    with pytest.raises(ValueError, match="step_size counts steps"):
+        StepLR(SGD(lr=0.1), step_size=1.5)
     with pytest.raises(ValueError, match="T_max must be > 0"):
         CosineAnnealingLR(SGD(lr=0.1), T_max=0)
     with pytest.raises(ValueError, match="eta_min must be in"):

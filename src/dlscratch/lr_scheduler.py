@@ -65,6 +65,9 @@ def _check_positive(owner: LRScheduler, **values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{type(owner).__name__}: {name} must be > 0, got {value!r}")
+        if name in ("step_size", "T_max") and int(value) != value:
+            raise ValueError(f"{type(owner).__name__}: {name} counts steps, so it must be a "
+                             f"whole number, got {value!r}")
 
 
 class StepLR(LRScheduler):
