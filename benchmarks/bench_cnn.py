@@ -302,6 +302,12 @@ def bench_accuracy() -> None:
         print("\n--accuracy needs Fashion-MNIST: apt-get install -y dataset-fashion-mnist")
         return
     (x_train, t_train), (x_test, t_test) = data
+    if ARGS.accuracy_of == "torch":
+        if torch is None:
+            raise SystemExit("--accuracy-of torch needs PyTorch: pip install torch==2.13.0 "
+                             "(and no --no-torch)")
+        if ARGS.lr_decay != 1.0:
+            raise SystemExit("--lr-decay is for dlscratch's run; use --cosine")
     for kind, epochs, target in (("simple", ARGS.simple_epochs, 0.89),
                                  ("deep", ARGS.deep_epochs, 0.92)):
         if ARGS.accuracy not in (kind, "both"):
@@ -337,8 +343,6 @@ def bench_accuracy() -> None:
             print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {lr:.2e}, "
                   f"test accuracy {acc:.4f} (train, first 10,000: {train_acc:.4f})", flush=True)
             if schedule is None and ARGS.lr_decay != 1.0:
-                if ARGS.accuracy_of == "torch":
-                    raise SystemExit("--lr-decay is for dlscratch's run; use --cosine")
                 impl.opt.lr *= ARGS.lr_decay
 
 
