@@ -106,6 +106,8 @@ CONV_CASES = [
     ((2, 1, 9, 9), 2, 3, 3, 0),
     ((2, 2, 5, 6), 3, 1, 1, 2),
     ((2, 1, 6, 7), 12, 3, 1, 1),  # few inputs, many filters: col built row by row
+    ((2, 4, 6, 7), 3, 3, 1, 1),  # FN < C: dx by the turned filters
+    ((2, 3, 8, 6), 3, (3, 2), 1, 1),  # FN == C, non-square kernel: dx by the turned filters
 ]
 
 
@@ -231,8 +233,8 @@ def test_conv_casts_input_to_its_dtype():
 
 @pytest.mark.parametrize("shape, FN, kernel, stride, pad", CONV_CASES)
 def test_conv_dx_equals_the_books_col2im(shape, FN, kernel, stride, pad):
-    # stride 1 computes dx as a convolution of dout with the turned filters, other strides
-    # with col2im; both must equal the book's: col2im(dout_rows @ W.reshape(FN, -1))
+    # stride 1 with FN <= C computes dx as a convolution of dout with the turned filters,
+    # the rest with col2im; both must equal the book's: col2im(dout_rows @ W.reshape(FN, -1))
     rng = np.random.default_rng(10)
     x = rng.standard_normal(shape)
     conv = make_conv(shape[1], FN, kernel, stride, pad)
@@ -241,6 +243,8 @@ def test_conv_dx_equals_the_books_col2im(shape, FN, kernel, stride, pad):
     dcol = dout.transpose(0, 2, 3, 1).reshape(-1, FN) @ conv.W.reshape(FN, -1)
     np.testing.assert_allclose(conv.backward(dout), col2im(dcol, shape, FH, FW, stride, pad),
                                rtol=1e-12, atol=1e-12)
+    turned = stride == 1 and FN <= shape[1] and pad < min(FH, FW)
+    assert ("dout_col" in conv._scratch) == turned  # the path this case was meant to take
 
 
 def test_flatten():
