@@ -223,7 +223,7 @@ def report(title, times, images_per_round, reference="PyTorch"):
         if reference in rates and k != reference:
             # also the median over rounds of (ours / reference) within the same round: the
             # machine's slow and fast spells then cancel
-            paired = statistics.median(r / s for r, s in zip(times[reference], times[k]))
+            paired = statistics.median(t_ref / t_k for t_ref, t_k in zip(times[reference], times[k]))
             line += f"   {rates[k] / rates[reference]:.2f}x {reference} (per round: {paired:.2f}x)"
         if "dlscratch" in rates and k not in ("dlscratch",):
             line += f"   dlscratch is {rates['dlscratch'] / rates[k]:.2f}x this"
