@@ -34,16 +34,17 @@ DeepConvNet's 16→32 and 32→64 layers run their backward about 20% faster tha
 Why transposed: for a fixed tap (c, y, x) the values under it, over all output positions, are
 one strided slice of the padded images, ``xpad[:, c, y::stride, x::stride]``, so ``col`` is
 built with FH*FW slice copies (the book's own im2col loop) and col2im with FH*FW slice
-additions, with no transposing copy of the big matrix. The images are kept channel-major,
-(C, N, H, W) in memory; ``out`` is returned as an (N, FN, out_h, out_w) view of the product's
-(FN, N, out_h, out_w) memory. NumPy operations accept any memory order.
+additions, with no transposing copy of the big matrix. The values are exactly the book's
+``util.im2col(x).T`` (tested). The images are kept channel-major, (C, N, H, W) in memory;
+``out`` is returned as an (N, FN, out_h, out_w) view of the product's (FN, N, out_h, out_w)
+memory, and NumPy operations accept any memory order. ReLU and pooling keep that order, so
+the dout that comes back is channel-major too and backward takes its rows (FN, N*out_h*out_w)
+as a view, without a copy.
 
-With stride 1 one more trick can make every copy contiguous: let the positions j run over the
-whole padded row (Wp = W + 2*pad columns instead of out_w); the values under tap (y, x) are then
-one contiguous run of the flattened padded image, starting at y*Wp + x. The Wp - out_w extra
-columns of each output row are computed and cut off (one copy of the output). The layer does
-this when ``col`` is the bigger array (C*FH*FW > FN), and copies row by row otherwise.
-The values are exactly the book's ``util.im2col(x).T`` (tested).
+(An earlier version let the positions j run over whole padded rows, so that every copy into
+``col`` was one contiguous run, and cut the extra columns off the output. Measured on
+DeepConvNet, the plain slices above made the training step about 6% faster: the extra columns
+cost 7-25% more products and col, and the cutting cost a copy.)
 
 The big internal arrays (padded images, ``col``) are kept and reused between calls instead of
 being allocated every step (fresh megabytes cost page faults); they never leave the layer.
@@ -58,15 +59,10 @@ from .init import init_std, normal
 from .module import Module, Parameter
 
 
-def _taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, row_w: int) -> np.ndarray:
-    """View (C, N, out_h, row_w) of padded images ``img`` (C, N, Hp + 1, Wp): the value under
+def _taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    """View (C, N, out_h, out_w) of padded images ``img`` (C, N, Hp, Wp): the value under
     filter tap (y, x) for every output position (n, i, j)."""
-    C, N, Hp1, Wp = img.shape
-    if stride == 1 and row_w == Wp:  # whole rows: one contiguous run per image from y*Wp + x
-        start = y * Wp + x
-        run = img.reshape(C, N, Hp1 * Wp)[:, :, start:start + out_h * Wp]
-        return run.reshape(C, N, out_h, Wp)
-    return img[:, :, y:y + stride * (out_h - 1) + 1:stride, x:x + stride * (row_w - 1) + 1:stride]
+    return img[:, :, y:y + stride * (out_h - 1) + 1:stride, x:x + stride * (out_w - 1) + 1:stride]
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -161,31 +157,27 @@ class Conv2d(Module):
         return arr
 
     def _unfold(self, name: str, x: np.ndarray, FH: int, FW: int, stride: int, pad_h: int,
-                pad_w: int, dtype, wide: bool, ones_row: bool = False):
+                pad_w: int, dtype, ones_row: bool = False):
         """The transposed im2col matrix of x (N, C, H, W), zero-padded by (pad_h, pad_w).
 
-        Returns ``col`` (C*FH*FW, N*out_h*row_w) and out_h, out_w, row_w. With ``wide``
-        (stride 1 only) each output row has row_w = W + 2*pad_w columns, the extra ones to be
-        dropped; otherwise row_w = out_w. With ``ones_row``, col has one more row, of ones
-        (the input that the bias multiplies).
+        Returns ``col`` (C*FH*FW, N*out_h*out_w) and out_h, out_w. With ``ones_row``, col has
+        one more row, of ones (the input that the bias multiplies).
         """
         N, C, H, W = x.shape
         out_h = _out_size(self, H, FH, stride, pad_h)
         out_w = _out_size(self, W, FW, stride, pad_w)
-        Hp, Wp = H + 2 * pad_h, W + 2 * pad_w
-        row_w = Wp if wide and stride == 1 else out_w
-        K, M = C * FH * FW, N * out_h * row_w
-        # padded images, channel-major, with one spare zero row for the stride-1 runs
-        img = self._work_array(name + "_img", (C, N, Hp + 1, Wp), dtype)
+        K = C * FH * FW
+        # padded images, channel-major (C, N, Hp, Wp)
+        img = self._work_array(name + "_img", (C, N, H + 2 * pad_h, W + 2 * pad_w), dtype)
         img[:, :, pad_h:pad_h + H, pad_w:pad_w + W] = x.transpose(1, 0, 2, 3)
-        col = self._work_array(name + "_col", (K + ones_row, M), dtype)
-        rows = col[:K].reshape(C, FH, FW, N, out_h, row_w)
+        col = self._work_array(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
+        rows = col[:K].reshape(C, FH, FW, N, out_h, out_w)
         for y in range(FH):
             for x_ in range(FW):
-                rows[:, y, x_] = _taps(img, y, x_, stride, out_h, row_w)
+                rows[:, y, x_] = _taps(img, y, x_, stride, out_h, out_w)
         if ones_row:
             col[K] = 1
-        return col, out_h, out_w, row_w
+        return col, out_h, out_w
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) → out (N, FN, out_h, out_w)."""
@@ -195,23 +187,17 @@ class Conv2d(Module):
         N = x.shape[0]
         p = self.pad
         b = self._parameters.get("b")
-        # whole padded rows make the copies into col contiguous, but the extra columns must
-        # then be cut from the output (one more copy): worth it when col is the bigger array
-        wide = C * FH * FW > FN
-        col, out_h, out_w, row_w = self._unfold("x", x, FH, FW, self.stride, p, p, W.dtype,
-                                                wide, ones_row=b is not None)
+        col, out_h, out_w = self._unfold("x", x, FH, FW, self.stride, p, p, W.dtype,
+                                         ones_row=b is not None)
         W_b = W.reshape(FN, -1)
         if b is not None:  # [W | b] @ [col; 1] = W @ col + b
             W_b = np.concatenate([W_b, b.data[:, None].astype(W.dtype)], axis=1)
-        out = W_b @ col  # (FN, N*out_h*row_w)
+        out = W_b @ col  # (FN, N*out_h*out_w)
 
         self.x_shape = x.shape
         self.out_shape = (N, FN, out_h, out_w)
         self.col = col
-        out = out.reshape(FN, N, out_h, row_w)
-        if row_w != out_w:
-            out = np.ascontiguousarray(out[:, :, :, :out_w])  # drop the extra columns
-        return out.transpose(1, 0, 2, 3)
+        return out.reshape(FN, N, out_h, out_w).transpose(1, 0, 2, 3)
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dout (N, FN, out_h, out_w) → dx (N, C, H, W); accumulates dW and db."""
@@ -228,12 +214,10 @@ class Conv2d(Module):
         N, _, H, Wd = self.x_shape
         _, _, out_h, out_w = self.out_shape
         col, dtype = self.col, self.col.dtype
-        row_w = col.shape[1] // (N * out_h)
 
-        # dout as rows (FN, N*out_h*row_w), with zeros in the extra columns
-        dout_rows = self._work_array("dout", (FN, N, out_h, row_w), dtype)
-        dout_rows[:, :, :, :out_w] = dout.transpose(1, 0, 2, 3)
-        dout_rows = dout_rows.reshape(FN, -1)
+        # dout as rows (FN, N*out_h*out_w): a view when dout is channel-major in memory, as
+        # the output of forward (and what ReLU and pooling make of it) is
+        dout_rows = dout.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(FN, -1)
         b = params.get("b")
         K = C * FH * FW
         if W.requires_grad:  # with a bias, the product gives [dW | db]
@@ -250,17 +234,16 @@ class Conv2d(Module):
         if self.stride == 1 and p < FH and p < FW and FN <= C:
             # dx = dout convolved with the filters turned by 180 degrees, C and FN swapped
             W_turned = W.data[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)
-            dcol, dx_h, dx_w, dx_row_w = self._unfold(
-                "dout", dout, FH, FW, 1, FH - 1 - p, FW - 1 - p, dtype, wide=True)
-            dx = (W_turned @ dcol).reshape(C, N, dx_h, dx_row_w)[:, :, :, :dx_w]
-            return dx.transpose(1, 0, 2, 3)
+            dcol, _, _ = self._unfold("dout", dout, FH, FW, 1, FH - 1 - p, FW - 1 - p, dtype)
+            dx = W_turned @ dcol  # (C, N*H*W)
+            return dx.reshape(C, N, H, Wd).transpose(1, 0, 2, 3)
 
-        dcol = W.data.reshape(FN, -1).T @ dout_rows  # (C*FH*FW, N*out_h*row_w)
-        dcol = dcol.reshape(C, FH, FW, N, out_h, row_w)
-        dimg = np.zeros((C, N, H + 2 * p + 1, Wd + 2 * p), dtype=dtype)
+        dcol = W.data.reshape(FN, -1).T @ dout_rows  # (C*FH*FW, N*out_h*out_w)
+        dcol = dcol.reshape(C, FH, FW, N, out_h, out_w)
+        dimg = np.zeros((C, N, H + 2 * p, Wd + 2 * p), dtype=dtype)
         for y in range(FH):  # col2im: add every tap's row back where its values came from
             for x_ in range(FW):
-                _taps(dimg, y, x_, self.stride, out_h, row_w)[...] += dcol[:, y, x_]
+                _taps(dimg, y, x_, self.stride, out_h, out_w)[...] += dcol[:, y, x_]
         return dimg[:, :, p:p + H, p:p + Wd].transpose(1, 0, 2, 3)
 
     def _on_dtype_change(self, dtype: np.dtype) -> None:
