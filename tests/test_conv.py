@@ -306,6 +306,15 @@ def test_contract_inputs_unchanged_float32_and_accumulation(name):
     layer.zero_grad()
     assert all(p.grad is None for p in layer.parameters())
 
+    # dout in the memory order of the output (a convolution's is channel-major, and Conv2d
+    # then reads dout's rows as a view): still never written, and dx is the same
+    same_order = np.empty_like(out)
+    same_order[...] = dout
+    layer.forward(x)
+    dx2 = layer.backward(same_order)
+    assert _digest(same_order) == dout_hash and not np.shares_memory(dx2, same_order)
+    np.testing.assert_array_equal(dx2, dx)
+
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_contract_backward_before_forward_raises(name):
