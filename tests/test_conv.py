@@ -164,6 +164,75 @@ def test_conv_without_bias_and_with_frozen_weights():
     np.testing.assert_allclose(frozen.db, R.sum(axis=(0, 2, 3)))
 
 
+@pytest.mark.parametrize("shape, FN, kernel, stride, pad", CONV_CASES)
+def test_conv_without_bias_matches_loops_and_numerical_gradients(shape, FN, kernel, stride, pad):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape)
+    conv = Conv2d(shape[1], FN, kernel, stride=stride, pad=pad, bias=False, dtype=np.float64,
+                  rng=0)
+    out = conv.forward(x)
+    np.testing.assert_allclose(out, naive.conv2d_nchw(x, conv.W, None, stride, pad), atol=1e-12)
+    FH, FW = conv.W.shape[2:]
+    assert conv.col.shape[0] == shape[1] * FH * FW  # no row of ones without a bias
+    R = rng.standard_normal(out.shape)
+    dx = conv.backward(R)
+
+    def loss(_):
+        return float(np.sum(conv.forward(x) * R))
+
+    assert relative_error(dx, numerical_gradient(loss, x)) < GRAD_TOL
+    assert relative_error(conv.dW, numerical_gradient(loss, conv.W)) < GRAD_TOL
+    assert "bias=False" in repr(conv)
+
+
+@pytest.mark.parametrize("shape, FN, kernel, stride, pad", CONV_CASES)
+def test_conv_backward_is_the_books_three_formulas(shape, FN, kernel, stride, pad):
+    # dW = col.T @ dout, db = sum(dout), dx = col2im(dout @ W_col.T), with the book's im2col
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(shape)
+    conv = make_conv(shape[1], FN, kernel, stride, pad)
+    dout = rng.standard_normal(conv.forward(x).shape)
+    dx = conv.backward(dout)
+    FH, FW = conv.W.shape[2:]
+    col = im2col(x, FH, FW, stride, pad)  # (N*out_h*out_w, C*FH*FW)
+    W_col = conv.W.reshape(FN, -1).T  # (C*FH*FW, FN)
+    dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # (N*out_h*out_w, FN)
+    np.testing.assert_allclose(conv.dW, (col.T @ dout_rows).T.reshape(conv.W.shape), atol=1e-12)
+    np.testing.assert_allclose(conv.db, dout_rows.sum(axis=0), atol=1e-12)
+    np.testing.assert_allclose(dx, col2im(dout_rows @ W_col.T, shape, FH, FW, stride, pad),
+                               atol=1e-12)
+
+
+class _ProductSpy(np.ndarray):
+    """An array that records the ufuncs (np.matmul included) it takes part in."""
+
+    calls: list[str] = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _ProductSpy.calls.append(ufunc.__name__)
+        inputs = tuple(i.view(np.ndarray) if isinstance(i, _ProductSpy) else i for i in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+@pytest.mark.parametrize("freeze", ["", "W", "b", None])
+def test_frozen_conv_parameters_get_no_gradient_work(freeze):
+    conv = make_conv(2, 3, 3, 1, 1)
+    conv.compute_dx = False  # so that col is used only for dW (and db)
+    if freeze is not None:
+        conv.freeze(freeze)
+    x = np.random.default_rng(14).standard_normal((2, 2, 5, 5))
+    dout = np.random.default_rng(15).standard_normal((2, 3, 5, 5))
+    conv.forward(x)
+    conv.col = conv.col.view(_ProductSpy)
+    _ProductSpy.calls = []
+    assert conv.backward(dout) is None
+    W_frozen, b_frozen = freeze in ("", "W"), freeze in ("", "b")
+    assert _ProductSpy.calls == ([] if W_frozen else ["matmul"])  # no dW product when frozen
+    assert (conv.dW is None) == W_frozen and (conv.db is None) == b_frozen
+    if not b_frozen:
+        np.testing.assert_allclose(conv.db, dout.sum(axis=(0, 2, 3)))
+
+
 def test_conv_bias_gradient_sums_over_batch_and_positions():
     conv = make_conv(2, 3, 3, 1, 1)
     dout = np.random.default_rng(4).standard_normal((4, 3, 5, 5))

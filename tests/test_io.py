@@ -131,7 +131,7 @@ def test_missing_and_unexpected_keys_are_reported(tmp_path):
     path = io.save(net, tmp_path / "m.npz")
     state, meta = io.load_state(path)
     state.pop("layers.Affine2.b")
-    state["extra.W"] = np.zeros(1)
+    state["extra.W"] = np.zeros(2)  # same size: the names, not the count, differ
     arrays = dict(state)
     arrays["__metadata__"] = np.array(json.dumps(meta))
     np.savez(tmp_path / "bad.npz", **arrays)
@@ -206,15 +206,18 @@ def test_save_killed_mid_write_leaves_old_file_loadable(tmp_path):
     got = dlscratch.load(path).state_dict()
     for k in expected:
         np.testing.assert_array_equal(got[k], expected[k])
+    io.save(MultiLayerNet(30, [20], 3, rng=2), tmp_path / "next.npz")  # sweeps any temp name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "next.npz"]
 
 
 # ---------------------------------------------------------------------- the lectures' params
-def test_save_params_writes_npz_under_the_given_name_and_load_params_reads_both(tmp_path):
+@pytest.mark.parametrize("name, head", [("params.pkl", b"\x80"), ("params.npz", b"PK\x03\x04")])
+def test_save_params_writes_what_the_name_says_and_load_params_reads_both(tmp_path, name, head):
     net = TwoLayerNet(4, 3, 2, rng=0)
-    net.save_params(tmp_path / "params.pkl")
-    assert (tmp_path / "params.pkl").read_bytes()[:4] == b"PK\x03\x04"  # npz, not a pickle
+    net.save_params(tmp_path / name)
+    assert (tmp_path / name).read_bytes()[:len(head)] == head  # .pkl: a pickle; else .npz
     other = TwoLayerNet(4, 3, 2, rng=5)
-    other.load_params(tmp_path / "params.pkl")
+    other.load_params(tmp_path / name)
     for k in net.params:
         np.testing.assert_array_equal(other.params[k], net.params[k])
 
@@ -226,3 +229,269 @@ def test_save_params_writes_npz_under_the_given_name_and_load_params_reads_both(
     for k in lecture:
         assert other.params[k].dtype == np.float32  # the network keeps its dtype
         np.testing.assert_allclose(other.params[k], lecture[k])
+
+
+# ---------------------------------------------------------------------- loading hardening
+def _craft(path, meta, arrays=None):
+    """An .npz with ``meta`` as the metadata (a dict is dumped as JSON, a str kept as is)."""
+    out = dict(arrays or {})
+    out["__metadata__"] = np.array(meta if isinstance(meta, str) else json.dumps(meta))
+    np.savez(path, **out)
+    return path
+
+
+def _meta(**over):
+    meta = {"format": "dlscratch", "format_version": 1, "dlscratch_version": "0",
+            "kind": "model", "class": "TwoLayerNet",
+            "config": {"input_size": 4, "hidden_size": 3, "output_size": 2}}
+    meta.update(over)
+    return {k: v for k, v in meta.items() if v is not _DROP}
+
+
+_DROP = object()
+_TWO = TwoLayerNet(4, 3, 2, rng=0).state_dict()
+
+
+def _refused(path, match, loader=None):
+    """Every loader gives a ModelFileError naming the file, never NumPy's pickle advice."""
+    loaders = [loader] if loader else [io.load_model, io.read_model_file, io.load_state]
+    for load in loaders:
+        with pytest.raises(io.ModelFileError, match=match) as info:
+            load(path)
+        msg = str(info.value)
+        assert str(path) in msg and "allow_pickle" not in msg
+
+
+def test_random_bytes_are_not_a_model_file(tmp_path):
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    _refused(path, "not an .npz archive")
+    pkl = tmp_path / "w.npz"
+    pkl.write_bytes(pickle.dumps({"W": np.zeros(2)}))
+    _refused(pkl, "is a pickle")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    _refused(tmp_path / "one.npy", "single .npy array")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    _refused(tmp_path / "empty.npz", "not an .npz archive")
+    _refused(tmp_path, "is a folder")
+
+
+def test_truncated_zip_is_named_damaged(tmp_path):
+    path = io.save(MultiLayerNet(30, [20], 3, rng=0), tmp_path / "m.npz")
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30, 40):
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        _refused(tmp_path / "cut.npz", "damaged|truncated")
+
+
+@pytest.mark.parametrize("meta, match", [
+    ("{not json", "not valid JSON"),
+    ("", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object, found a JSON list"),
+    ('"model"', "must be a JSON object, found a JSON str"),
+    (_meta(format_version="1"), "format_version must be an integer, got '1'"),
+    (_meta(format_version=1.5), "format_version must be an integer"),
+    (_meta(format_version=True), "format_version must be an integer"),
+    (_meta(format_version=0), "not a valid dlscratch file version"),
+    (_meta(format_version=_DROP), "no 'format_version'"),
+    (_meta(format="keras"), "not a dlscratch file.*format 'keras'"),
+    (_meta(format=_DROP), "no 'format' field"),
+    (_meta(kind="weights"), "unknown kind 'weights'"),
+    (_meta(config=[4, 3, 2]), "'config' must be a JSON object"),
+    (_meta(**{"class": 7}), "'class' must be a string"),
+    (_meta(training="yes"), "'training' must be true or false"),
+])
+def test_malformed_metadata_is_a_model_file_error(tmp_path, meta, match):
+    path = _craft(tmp_path / "bad.npz", meta, _TWO)
+    _refused(path, match)
+
+
+def test_metadata_that_is_not_a_string_is_refused(tmp_path):
+    np.savez(tmp_path / "m.npz", __metadata__=np.zeros(3), **_TWO)
+    _refused(tmp_path / "m.npz", "__metadata__ must be a JSON string")
+    np.savez(tmp_path / "plain.npz", **_TWO)  # no metadata at all
+    _refused(tmp_path / "plain.npz", "has no __metadata__", io.load_model)
+
+
+@pytest.mark.parametrize("meta, match", [
+    (_meta(**{"class": "Popen"}), "unknown network class 'Popen'"),
+    (_meta(**{"class": "simpleNet"}), "unknown network class 'simpleNet'"),
+    (_meta(config={"input_size": 4, "hidden_size": 3, "output_size": 2, "evil": 1}),
+     r"invalid config for TwoLayerNet: TwoLayerNet does not take \['evil'\]"),
+    (_meta(config={"input_size": 4, "output_size": 2}), r"needs \['hidden_size'\]"),
+    (_meta(config={"input_size": 4, "hidden_size": "3", "output_size": 2}),
+     "hidden_size must be int, got '3'"),
+    (_meta(config={"input_size": 4, "hidden_size": 3, "output_size": 2, "activation": 5}),
+     "activation must be str"),
+    (_meta(config={"input_size": 4, "hidden_size": 3, "output_size": 2,
+                   "activation": "swish"}), "activation must be one of"),
+    (_meta(config={"input_size": 4, "hidden_size": 3, "output_size": 2,
+                   "dtype": "object"}), "dtype must be one of"),
+    (_meta(config={"input_size": 4, "hidden_size": -3, "output_size": 2}), "at least 1"),
+])
+def test_bad_class_or_config_is_refused_before_building(tmp_path, meta, match):
+    path = _craft(tmp_path / "bad.npz", meta, _TWO)
+    _refused(path, match, io.load_model)
+
+
+def test_config_needing_huge_memory_fails_fast(tmp_path):
+    """A tiny file whose config asks for 10**10 parameters: refused before any allocation."""
+    import tracemalloc
+
+    config = {"input_size": 100_000, "hidden_size_list": [100_000], "output_size": 10}
+    path = _craft(tmp_path / "huge.npz", _meta(**{"class": "MultiLayerNet"}, config=config),
+                  {"layers.Affine1.W": np.zeros((2, 2), np.float32)})
+    tracemalloc.start()
+    try:
+        _refused(path, r"10,001,\d{3},\d{3} parameters, more than the limit of 500,000,000",
+                 io.load_model)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20  # NumPy reports its allocations to tracemalloc
+    # under the limit, but not what the file holds: refused before building as well
+    _refused(path, "config describes a MultiLayerNet with 10,001,100,010 parameters, but the "
+             "file stores 4 numbers", lambda p: io.load_model(p, max_parameters=10**11))
+
+
+def test_max_parameters_limits_real_files(tmp_path):
+    path = io.save(TwoLayerNet(4, 3, 2, rng=0), tmp_path / "m.npz")
+    assert io.load_model(path, max_parameters=23).params["W1"].shape == (4, 3)
+    _refused(path, "23 parameters, more than the limit of 22",
+             lambda p: io.load_model(p, max_parameters=22))
+    _refused(path, "holds 23 numbers, more than the limit of 22",
+             lambda p: io.read_model_file(p, max_parameters=22))
+
+
+def test_array_header_claiming_more_than_stored_is_refused(tmp_path):
+    """A member whose .npy header declares a huge shape (a zip-bomb-like file)."""
+    import zipfile
+
+    path = tmp_path / "lie.npz"
+    io.save(TwoLayerNet(4, 3, 2, rng=0), path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    w = members["layers.Affine1.W.npy"]
+    # same header length: the padding absorbs the longer shape
+    lie = w.replace(b"(4, 3), }        ", b"(40000, 30000), }")
+    assert len(lie) == len(w) and lie != w
+    members["layers.Affine1.W.npy"] = lie
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    _refused(path, "layers.Affine1.W.*truncated")
+
+
+def test_object_arrays_in_npz_are_refused_without_pickle_advice(tmp_path):
+    np.savez(tmp_path / "obj.npz", W=np.array([1, "a"], dtype=object),
+             __metadata__=np.array(json.dumps(_meta())))
+    _refused(tmp_path / "obj.npz", "'W' has dtype object; model files hold numeric arrays only")
+    with pytest.raises(io.ModelFileError, match="dtype object"):
+        io.load_params(tmp_path / "obj.npz")
+
+
+def _with_nan(tmp_path):
+    net = TwoLayerNet(4, 3, 2, rng=0)
+    net.params["W1"][0, 0] = np.nan
+    net.params["b2"][1] = np.inf
+    return io.save(net, tmp_path / "nan.npz")
+
+
+def test_nonfinite_weights_are_refused_naming_the_arrays(tmp_path):
+    path = _with_nan(tmp_path)
+    _refused(path, r"NaN or inf \(layers\.Affine1\.W, layers\.Affine2\.b\).*allow_nonfinite=True")
+
+
+def test_nonfinite_weights_load_with_a_warning_when_allowed(tmp_path):
+    path = _with_nan(tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"NaN or inf \(layers\.Affine1\.W"):
+        net = io.load_model(path, allow_nonfinite=True)
+    assert np.isnan(net.params["W1"][0, 0]) and np.isinf(net.params["b2"][1])
+    with pytest.warns(RuntimeWarning):
+        assert np.isnan(io.read_model_file(path, allow_nonfinite=True).state[
+            "layers.Affine1.W"][0, 0])
+
+
+@pytest.mark.parametrize("obj", [
+    {"W": np.array([1, "a"], dtype=object)},
+    {"W1": np.zeros(2), "W": np.array([1.5, 2], dtype=object)},
+    {"W": np.zeros(2, dtype=[("a", "f8"), ("b", "O")])},
+    {"W": np.array(["text"])},
+])
+def test_pickle_importer_refuses_object_and_non_numeric_arrays(tmp_path, obj):
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        path = tmp_path / "obj.pkl"
+        path.write_bytes(pickle.dumps(obj, protocol=protocol))
+        with pytest.raises(io.ModelFileError, match=r"obj\.pkl.*(refused|dtype)"):
+            io.load_pickle_weights(path)
+        with pytest.raises(io.ModelFileError):
+            io.load_params(path)
+
+
+def test_pickle_dtype_guard_refuses_object_dtype_itself():
+    from dlscratch import _pickleweights
+
+    guard = _pickleweights._ALLOWED_GLOBALS[("numpy", "dtype")]
+    assert guard("f8", False, True) == np.float64
+    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+        guard("O8", False, True)
+
+
+# ---------------------------------------------------------------------- checkpoints (extras)
+def test_extra_arrays_and_meta_round_trip_and_load_model_ignores_them(tmp_path):
+    net = MultiLayerNet(6, [5], 3, use_batchnorm=True, rng=0)
+    extra_arrays = {"optimizer.m.W1": np.full((6, 5), 0.5),  # never mixed with state keys
+                    "layers.Affine1.W": np.arange(4.0)}
+    extra_meta = {"epoch": np.int64(3), "history": {"loss": [1.5, np.float32(0.5)]},
+                  "rng": np.random.default_rng(0).bit_generator.state}
+    path = io.save(net, tmp_path / "ckpt.npz", extra_arrays=extra_arrays,
+                   extra_meta=extra_meta)
+    f = io.read_model_file(path)
+    assert isinstance(f, io.ModelFile)
+    assert list(f.state) == list(net.state_dict())
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(f.state[k], v)
+    assert set(f.extra_arrays) == set(extra_arrays)
+    for k, v in extra_arrays.items():
+        np.testing.assert_array_equal(f.extra_arrays[k], v)
+    assert f.extra_meta == {"epoch": 3, "history": {"loss": [1.5, 0.5]},
+                            "rng": np.random.default_rng(0).bit_generator.state}
+    assert "extra" not in f.meta and f.meta["class"] == "MultiLayerNet"
+    loaded = io.load_model(path)
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[k], v)
+    state, meta = io.load_state(path)
+    assert list(state) == list(net.state_dict()) and meta["kind"] == "model"
+
+
+def test_extra_meta_must_be_json(tmp_path):
+    net = TwoLayerNet(4, 3, 2, rng=0)
+    with pytest.raises(TypeError, match="cannot store the metadata.*object is not JSON"):
+        io.save(net, tmp_path / "x.npz", extra_meta={"f": object()})
+    with pytest.raises(TypeError, match="only numeric arrays"):
+        io.save(net, tmp_path / "x.npz", extra_arrays={"names": np.array(["a"])})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_saved_files_get_the_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        net = TwoLayerNet(4, 3, 2, rng=0)
+        assert io.save(net, tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
+        net.save_params(tmp_path / "params.pkl")
+        assert (tmp_path / "params.pkl").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        assert io.save(net, tmp_path / "private.npz").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_models_do_not_import_io():
+    """Net.save_params / load_params use the low-level weight-file module, not dlscratch.io."""
+    code = ("import sys, dlscratch.models as m, tempfile, os\n"
+            "d = tempfile.mkdtemp(); p = os.path.join(d, 'p.pkl')\n"
+            "net = m.TwoLayerNet(4, 3, 2, rng=0); net.save_params(p); net.load_params(p)\n"
+            "assert 'dlscratch.io' not in sys.modules, 'models imported io'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

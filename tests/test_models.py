@@ -262,3 +262,123 @@ def test_no_sys_path_hacks():
             if pattern.search(text):
                 offenders.append(str(path.relative_to(REPO_ROOT)))
     assert not offenders, f"sys.path manipulation in {offenders}"
+
+
+# ---------------------------------------------------------------------- evaluation
+def _eval_net(**kw):
+    return MultiLayerNet(6, [8], 3, use_dropout=True, dropout_ratio=0.5,
+                         use_batchnorm=True, rng=0, **kw)
+
+
+def _body(exc) -> str:
+    """The message without its 'Where:' prefix."""
+    return str(exc.value).split(": ", 1)[1]
+
+
+BAD_TARGETS = [
+    (np.array([0, 1, 3, 2]), r"labels must lie in \[0, 3\) for 3 classes, got values from 0 to 3"),
+    (np.array([0, -1, 2, 2]), r"labels must lie in \[0, 3\).*from -1 to 2"),
+    (np.eye(4)[[0, 1, 2, 3]], r"labels of shape \(4, 4\) do not fit scores of shape \(4, 3\)"),
+    (np.array([0, 1, 2, 2, 1]), r"labels of shape \(5,\) do not fit scores of shape \(4, 3\)"),
+    (np.array([0, 1, 2]), r"labels of shape \(3,\) do not fit scores of shape \(4, 3\)"),
+    (np.array([0, 1.5, 2, 2]), "integer class labels expected"),
+    (np.array(1), r"labels of shape \(\) do not fit"),
+    (np.where(np.eye(3)[[0, 1, 2, 2]] == 1, np.nan, 0), "the labels contains NaN"),
+]
+
+
+@pytest.mark.parametrize("t, match", BAD_TARGETS)
+@pytest.mark.parametrize("method", ["accuracy", "evaluate"])
+def test_evaluation_checks_labels_exactly_as_loss_does(t, match, method):
+    net = _eval_net()
+    x = np.random.default_rng(0).random((4, 6))
+    with pytest.raises(ValueError, match=match) as from_loss:
+        net.loss(x, t)
+    for batch_size in (None, 1, 3):
+        with pytest.raises(ValueError, match=match) as from_eval:
+            getattr(net, method)(x, t, batch_size=batch_size)
+        assert str(from_eval.value).startswith(f"MultiLayerNet.{method}: ")
+        assert _body(from_eval) == _body(from_loss)
+    assert net.training  # the mode is restored after an error too
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", ["accuracy", "evaluate", "predict_labels"])
+def test_evaluation_refuses_nonfinite_inputs(bad, method):
+    net = _eval_net()
+    x = np.random.default_rng(0).random((5, 6))
+    x[3, 2] = bad
+    args = (x,) if method == "predict_labels" else (x, np.zeros(5, int))
+    with pytest.raises(ValueError, match=rf"MultiLayerNet.{method}: the input x contains NaN or "
+                                         r"inf \(1 of 30 values\)"):
+        getattr(net, method)(*args)
+
+
+def test_evaluation_refuses_empty_sets_and_bad_batch_sizes():
+    net = _eval_net()
+    x, t = _batch(5, 6, 3)
+    with pytest.raises(ValueError, match="no samples"):
+        net.evaluate(x[:0], t[:0])
+    for bs in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            net.accuracy(x, t, batch_size=bs)
+
+
+def test_predict_labels_is_the_eval_mode_argmax_in_any_batches():
+    net = _eval_net()
+    x, _ = _batch(23, 6, 3)
+    net.train()
+    got = net.predict_labels(x)
+    assert got.dtype == np.int64 and got.shape == (23,)
+    assert net.training
+    net.eval()
+    expected = np.argmax(net.predict(x), axis=1)
+    np.testing.assert_array_equal(got, expected)
+    for bs in (1, 5, None):
+        np.testing.assert_array_equal(net.predict_labels(x, batch_size=bs), expected)
+    assert not net.training
+    assert len(set(expected)) > 1  # a real comparison, not all one class
+
+
+def test_evaluate_is_data_loss_and_accuracy_in_eval_mode():
+    net = _eval_net(weight_decay_lambda=0.3)
+    x, t = _batch(40, 6, 3, seed=2)
+    for _ in range(3):  # move BatchNorm's running statistics from their start values
+        net.gradient(x, t)
+    net.train()
+    loss, acc = net.evaluate(x, t, batch_size=7)
+    assert net.training
+    net.eval()
+    data_loss = net.loss(x, t) - net.regularization_loss()
+    assert net.regularization_loss() > 0.01
+    np.testing.assert_allclose(loss, data_loss, rtol=1e-6)
+    assert acc == np.mean(np.argmax(net.predict(x), axis=1) == t)
+    assert acc == net.accuracy(x, t) == net.accuracy(x, t, batch_size=None)
+    loss1, acc1 = net.evaluate(x, np.eye(3)[t], batch_size=None)  # one-hot labels
+    np.testing.assert_allclose(loss1, loss, rtol=1e-6)
+    assert acc1 == acc
+    assert 0.1 < acc < 1.0
+
+
+def test_params_of_a_net_without_lecture_names_uses_dotted_names():
+    from collections import OrderedDict
+
+    from dlscratch.layers import ReLU, Sequential, SoftmaxWithLoss
+    from dlscratch.models import Net
+
+    class Tiny(Net):
+        def __init__(self):
+            super().__init__()
+            self.layers = Sequential(OrderedDict(fc1=Linear(3, 4, 0.1, rng=0), act=ReLU(),
+                                                 fc2=Linear(4, 2, 0.1, rng=1)))
+            self.last_layer = SoftmaxWithLoss()
+
+    net = Tiny()
+    assert list(net.params) == ["layers.fc1.W", "layers.fc1.b", "layers.fc2.W", "layers.fc2.b"]
+    assert net.params["layers.fc2.W"] is net.layers["fc2"].W
+    net.params["layers.fc1.b"] = np.ones(4)
+    np.testing.assert_array_equal(net.layers["fc1"].b, 1.0)
+    x, t = _batch(5, 3, 2)
+    grads = net.gradient(x, t)
+    assert set(grads) == set(net.params) and grads["layers.fc2.W"].shape == (4, 2)
+    assert TwoLayerNet(4, 3, 2, rng=0).params.keys() == {"W1", "b1", "W2", "b2"}

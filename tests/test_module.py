@@ -273,3 +273,160 @@ def test_dropout_mode_is_not_freezing():
     assert layer.training
     out = layer.forward(np.ones((4, 4)))
     assert np.any(out == 0)  # still dropping: frozen is not eval
+
+
+# ---------------------------------------------------------------------- freeze / unfreeze
+def _branchy(rng=0):
+    """Names like a ResNet's: layer1 (with sub-layers), layer10, fc."""
+    return Sequential(OrderedDict(
+        layer1=Sequential(Linear(4, 5, dtype=np.float64, rng=rng), BatchNorm(5, dtype=np.float64)),
+        relu=ReLU(),
+        layer10=Linear(5, 5, dtype=np.float64, rng=rng + 1),
+        fc=Linear(5, 3, dtype=np.float64, rng=rng + 2),
+    ))
+
+
+def _frozen_names(net):
+    return [n for n, p in net.named_parameters() if not p.requires_grad]
+
+
+def test_freeze_prefix_matches_whole_name_components():
+    net = _branchy()
+    assert net.freeze("layer1") is net
+    assert _frozen_names(net) == ["layer1.0.W", "layer1.0.b", "layer1.1.gamma", "layer1.1.beta"]
+    net.unfreeze("layer1.1")
+    assert _frozen_names(net) == ["layer1.0.W", "layer1.0.b"]
+    net.unfreeze("layer1.0.b")  # a whole parameter name
+    assert _frozen_names(net) == ["layer1.0.W"]
+    net.unfreeze().freeze("layer10")
+    assert _frozen_names(net) == ["layer10.W", "layer10.b"]
+    net.freeze()  # "" is every parameter (a frozen backbone: then unfreeze the head)
+    net.unfreeze("fc")
+    assert [n for n, p in net.named_parameters() if p.requires_grad] == ["fc.W", "fc.b"]
+
+
+@pytest.mark.parametrize("prefix", ["layer", "layer1.", "fc.W.x", "layer100", "lay"])
+def test_freeze_refuses_a_prefix_that_matches_nothing(prefix):
+    net = _branchy()
+    with pytest.raises(ValueError) as info:
+        net.freeze(prefix)
+    msg = str(info.value)
+    assert repr(prefix) in msg and "['layer1', 'layer10', 'fc']" in msg
+    with pytest.raises(ValueError, match="unfreeze"):
+        net.unfreeze(prefix)
+    assert _frozen_names(net) == []  # nothing changed
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_freeze_is_independent_of_mode_and_frozen_grads_stay_none(mode):
+    rng = np.random.default_rng(0)
+    net = _branchy()
+    x, t = rng.standard_normal((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    loss = SoftmaxWithLoss()
+    loss.forward(net.forward(x), t)
+    net.backward(loss.backward())  # grads exist before freezing
+    net.train(mode == "train")
+    net.freeze("layer1")
+    assert all(m.training == (mode == "train") for m in net.modules())  # mode untouched
+    assert all(net.get_parameter(n).grad is None for n in _frozen_names(net))
+    net.zero_grad()
+    net.unfreeze("layer10")  # unfreezing what is not frozen changes nothing
+    loss.forward(net.forward(x), t)
+    net.backward(loss.backward())
+    for name, p in net.named_parameters():
+        assert (p.grad is None) == name.startswith("layer1."), name
+    assert all(m.training == (mode == "train") for m in net.modules())
+    # unfreezing in that mode gives the same gradients as a net that was never frozen
+    net.unfreeze("layer1")
+    net.zero_grad()
+    ref = _branchy().train(mode == "train")
+    ref.load_state_dict(net.state_dict())  # the same running statistics
+    loss.forward(net.forward(x), t)
+    net.backward(loss.backward())
+    loss.forward(ref.forward(x), t)
+    ref.backward(loss.backward())
+    for (name, p), (_, q) in zip(net.named_parameters(), ref.named_parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-12, err_msg=name)
+
+
+class _MatmulSpy(np.ndarray):
+    """An array that counts the products and elementwise ufuncs it takes part in."""
+
+    calls: list[str] = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _MatmulSpy.calls.append(ufunc.__name__)
+        inputs = tuple(i.view(np.ndarray) if isinstance(i, _MatmulSpy) else i for i in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_frozen_linear_skips_the_dW_product(frozen):
+    layer = Linear(4, 3, dtype=np.float64, rng=0)
+    layer.compute_dx = False  # so that x is used only for dW
+    if frozen:
+        layer.freeze("W")
+    layer.forward(np.ones((2, 4)))
+    layer.x = layer.x.view(_MatmulSpy)  # the cached input: dW = x.T @ dout is its only use
+    _MatmulSpy.calls = []
+    layer.backward(np.ones((2, 3)))
+    assert _MatmulSpy.calls == ([] if frozen else ["matmul"])
+    assert (layer.dW is None) == frozen
+    np.testing.assert_array_equal(layer.db, [2.0, 2.0, 2.0])  # b is not frozen
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_frozen_batchnorm_skips_dgamma(frozen):
+    bn = BatchNorm(3, dtype=np.float64)
+    bn.compute_dx = False
+    if frozen:
+        bn.freeze("gamma")
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    bn.forward(x)
+    xn, *rest = bn._cache
+    bn._cache = (xn.view(_MatmulSpy), *rest)  # dgamma = sum(dout * xn) is the only use of xn
+    _MatmulSpy.calls = []
+    assert bn.backward(np.ones((4, 3))) is None
+    assert (_MatmulSpy.calls == []) == frozen
+    assert (bn.dgamma is None) == frozen
+    np.testing.assert_array_equal(bn.dbeta, [4.0, 4.0, 4.0])
+
+
+# ---------------------------------------------------------------------- compute_dx
+def test_compute_dx_is_part_of_the_module_contract():
+    assert Module.compute_dx is True and ReLU().compute_dx is True
+    with pytest.raises(ValueError, match="ReLU always computes dx"):
+        ReLU().compute_dx = False
+    relu = ReLU()
+    relu.compute_dx = True  # allowed: nothing changes
+    assert {Linear.supports_compute_dx, BatchNorm.supports_compute_dx} == {True}
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm_compute_dx_false_keeps_parameter_gradients(mode):
+    x = np.random.default_rng(1).standard_normal((5, 3, 2, 2))
+    dout = np.random.default_rng(2).standard_normal(x.shape)
+    grads = []
+    for compute_dx in (True, False):
+        bn = BatchNorm(3, dtype=np.float64).train(mode == "train")
+        bn.compute_dx = compute_dx
+        bn.forward(x)
+        dx = bn.backward(dout)
+        assert (dx is None) == (not compute_dx)
+        grads.append((bn.dgamma, bn.dbeta))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])
+
+
+def test_sequential_passes_none_only_from_its_first_layer():
+    x = np.random.default_rng(3).standard_normal((2, 4))
+    seq = _branchy()
+    seq.layer1[0].compute_dx = False  # the first layer of the first layer
+    seq.forward(x)
+    assert seq.backward(np.ones((2, 3))) is None
+    assert seq.layer1[0].dW is not None
+    bad = _branchy()
+    bad.layer10.compute_dx = False  # relu before it would get no dout
+    bad.forward(x)
+    with pytest.raises(RuntimeError, match=r"layer 'layer10' \(Linear\) returned no dx.*'relu'"):
+        bad.backward(np.ones((2, 3)))

@@ -267,3 +267,36 @@ def test_zero_grad_through_optimizer():
     opt = SGD(layer.parameters(), lr=0.1)
     opt.zero_grad()
     assert layer.dW is None and layer.db is None
+
+
+# ---------------------------------------------------------------------- frozen parameters
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_a_frozen_layer_stays_bit_identical_under_weight_decay(name, mode):
+    from collections import OrderedDict
+
+    from dlscratch.layers import ReLU, Sequential, SoftmaxWithLoss
+
+    rng = np.random.default_rng(0)
+    net = Sequential(OrderedDict(fc1=Linear(4, 5, dtype=np.float64, rng=1),
+                                 bn=BatchNorm(5, dtype=np.float64), relu=ReLU(),
+                                 fc2=Linear(5, 3, dtype=np.float64, rng=2)))
+    net.freeze("fc1").freeze("bn")
+    net.train(mode == "train")
+    before = {k: p.data.copy() for k, p in net.named_parameters()}
+    opt = get_optimizer(name, net.parameters(), lr=0.1, weight_decay=0.5)
+    x, t = rng.standard_normal((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    loss = SoftmaxWithLoss()
+    for _ in range(3):
+        opt.zero_grad()
+        loss.forward(net.forward(x), t)
+        net.backward(loss.backward())
+        opt.step()
+    for k, p in net.named_parameters():
+        if k.startswith(("fc1.", "bn.")):
+            assert p.grad is None, k
+            assert p.data.tobytes() == before[k].tobytes(), k  # bit-identical
+        else:
+            assert not np.array_equal(p.data, before[k]), k
+    # optimizer state only for fc2's W and b (SGD keeps none), none for the frozen ones
+    assert set(opt.state) == (set() if name == "sgd" else {4, 5})

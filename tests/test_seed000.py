@@ -145,13 +145,20 @@ def test_quiver_gradients():
 
 
 def test_simple_net():
+    """The book's worked example (section 4.4.2), whose W and printed results are fixed."""
     net = simpleNet(rng=0)
+    assert net.W.shape == (2, 3) and net.W.dtype == np.float64
+    net.W = np.array([[0.47355232, 0.9977393, 0.84668094],
+                      [0.85557411, 0.03563661, 0.69422093]])
     x = np.array([0.6, 0.9])
     t = np.array([0, 0, 1])
     p = net.predict(x)
-    np.testing.assert_allclose(p, x @ net.W)
-    assert np.argmax(p) in (0, 1, 2)
+    np.testing.assert_allclose(p, [1.05414809, 0.63071653, 1.1328074], atol=1e-8)
+    assert np.argmax(p) == 2
+    assert net.loss(x, t) == pytest.approx(0.92806853663411326, abs=1e-6)
     dW = numerical_gradient(lambda W: net.loss(x, t), net.W)
+    np.testing.assert_allclose(dW, [[0.21924763, 0.14356247, -0.36281009],
+                                    [0.32887144, 0.2153437, -0.54421514]], atol=1e-6)
     np.testing.assert_allclose(dW, np.outer(x, softmax(p) - t), atol=1e-6)
     np.testing.assert_allclose(dW.sum(axis=1), 0.0, atol=1e-6)  # softmax - t sums to 0
 

@@ -2,7 +2,9 @@
 
 Modules: ``functions`` (activations, losses), ``gradient`` (numerical differentiation, gradient
 descent, gradient checks), ``layers`` (Module system, layers with explicit backprop), ``optim``,
-``models``, ``data`` / ``datasets``, ``io`` (safe save/load), ``trainer``, ``plot``.
+``lr_scheduler``, ``models`` (and ``models.registry``), ``data`` / ``datasets``, ``io`` (safe
+save/load), ``trainer`` with ``callbacks`` and ``checkpoint``, ``metrics``, ``plot``, ``images``,
+``runs`` (the command line's run folders), ``interop.torch`` (the bridge to PyTorch).
 """
 
 from ._version import __version__
@@ -17,8 +19,9 @@ def save(model, path):
     return io.save(model, path)
 
 
-def load(path):
-    """Rebuild a model saved with :func:`save` (see :func:`dlscratch.io.load_model`)."""
+def load(path, **kwargs):
+    """Rebuild a model saved with :func:`save`; ``kwargs`` (``allow_nonfinite``,
+    ``max_parameters``) go to :func:`dlscratch.io.load_model`."""
     from . import io
 
-    return io.load_model(path)
+    return io.load_model(path, **kwargs)

@@ -12,6 +12,7 @@ It is slow (two evaluations of f per element): a tool for teaching and for check
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -113,20 +114,26 @@ def gradient_check(model, x: np.ndarray, t: np.ndarray, verbose: bool = False) -
     """Compare backprop with numerical gradients for every parameter of a network.
 
     ``model`` has the lectures' interface: ``params``, ``loss(x, t)`` and ``gradient(x, t)``
-    (TwoLayerNet, MultiLayerNet, SimpleConvNet, ...). Its parameters must be float64 (build it
-    with ``dtype=np.float64`` or call ``model.to(np.float64)``): in float32 rounding swamps the
-    finite difference. Returns ``{name: relative error}``; below ~1e-6 backprop is right.
+    (TwoLayerNet, MultiLayerNet, SimpleConvNet, ...). Both gradients are computed in float64:
+    a dlscratch network of any dtype is switched to float64 copies of its arrays for the
+    check and restored exactly afterwards (its ``in_float64()``); any other model must hold
+    float64 parameters (in float32 rounding swamps the finite difference). Returns
+    ``{name: relative error}``; below ~1e-6 backprop is right.
     """
-    for key in model.params:
-        if model.params[key].dtype != np.float64:
-            raise TypeError(
-                f"gradient_check needs a float64 model, but {key} is {model.params[key].dtype}; "
-                "build it with dtype=np.float64 or call model.to(np.float64)"
-            )
+    in_float64 = getattr(model, "in_float64", None)
+    if in_float64 is None:
+        for key in model.params:
+            if model.params[key].dtype != np.float64:
+                raise TypeError(
+                    f"gradient_check needs a float64 model, but {key} is "
+                    f"{model.params[key].dtype}; build it with dtype=np.float64 or call "
+                    "model.to(np.float64)")
+        in_float64 = contextlib.nullcontext
     x = np.asarray(x, dtype=np.float64) if np.issubdtype(np.asarray(x).dtype, np.floating) \
         else np.asarray(x)
-    grad_backprop = {k: np.array(v, copy=True) for k, v in model.gradient(x, t).items()}
-    grad_numerical = model.numerical_gradient(x, t)
+    with in_float64():
+        grad_backprop = {k: np.array(v, copy=True) for k, v in model.gradient(x, t).items()}
+        grad_numerical = model.numerical_gradient(x, t)
     errors = {k: relative_error(grad_backprop[k], grad_numerical[k]) for k in grad_backprop}
     if verbose:
         for k, e in errors.items():

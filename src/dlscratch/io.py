@@ -1,4 +1,4 @@
-"""Model files: safe save/load, and a restricted importer for the lectures' pickles.
+"""Model files and checkpoints: safe, validated save/load.
 
 The format
 ----------
@@ -6,233 +6,227 @@ A model file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays; no pickles i
 
 * one array per entry of the model's ``state_dict()`` (parameters *and* buffers such as
   BatchNorm's running statistics), under its dotted name (``layers.Affine1.W``);
-* ``__metadata__``: a JSON string with ``format`` ("dlscratch"), ``format_version``,
-  ``dlscratch_version``, ``kind`` ("model" or "params"), and for models the ``class`` name and
-  the constructor ``config`` that rebuild the network.
+* ``__extra__/<name>``: extra arrays, e.g. a checkpoint's optimizer state (never confused with
+  the model's arrays, and ignored by :func:`load_model`);
+* ``__metadata__``: a JSON object with ``format`` ("dlscratch"), ``format_version``,
+  ``dlscratch_version``, ``kind`` ("model" or "params"), for models the ``class`` name, the
+  constructor ``config`` that rebuilds the network and ``training`` (its mode), and ``extra``
+  (extra metadata: a checkpoint's counters, rng states, history).
 
-Files are read with ``np.load(..., allow_pickle=False)`` and written atomically: to a temporary
-file in the same folder, flushed to disk, then renamed over the target, so a crash mid-save
-leaves the previous file intact.
+So a checkpoint is a model file with extras, and :func:`load_model` loads it as a model.
 
-The lectures' ``.pkl`` weights (``sample_weight.pkl``, ``params.pkl``) are pickles, and
-unpickling an untrusted file can run any code. :func:`load_pickle_weights` reads them with an
-unpickler that can build only NumPy arrays inside dicts; anything else is refused before it runs.
+Loading checks, before the network is built: the file is a dlscratch ``.npz`` (random bytes, a
+truncated zip, a pickle, bad or incomplete metadata are each named), the class is a registered
+network (:func:`dlscratch.models.registry.model_classes`), the config fits the class's
+constructor (unknown keys, missing keys, wrong types), and the network's size computed from the
+config agrees with the stored arrays and stays under ``max_parameters``. Weights holding NaN or
+inf are refused unless ``allow_nonfinite=True``. Every problem raises :class:`ModelFileError`
+naming the file and what is wrong. Files are written atomically with the user's umask
+(:mod:`dlscratch._files`).
+
+The lectures' ``.pkl`` weights are read by :func:`load_pickle_weights` with an unpickler that can
+build only numeric arrays in a dict.
 """
 
 from __future__ import annotations
 
-import io as _io
-import json
 import os
-import pickle
-import tempfile
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._version import __version__
+from ._pickleweights import load_pickle_weights
+from ._weightfile import (
+    DEFAULT_MAX_PARAMETERS,
+    EXTRA_PREFIX,
+    FORMAT_VERSION,
+    META_KEY,
+    ModelFileError,
+    load_params,
+    metadata,
+    nonfinite_names,
+    open_archive,
+    read_arrays,
+    save_params,
+    write_npz,
+)
+from .models.config import ConfigError, check_config
+from .models.registry import model_classes
 
-FORMAT_VERSION = 1
-_META_KEY = "__metadata__"
-_ZIP_MAGIC = b"PK\x03\x04"
+__all__ = ["DEFAULT_MAX_PARAMETERS", "FORMAT_VERSION", "ModelFile", "ModelFileError",
+           "load_model", "load_params", "load_pickle_weights", "load_state", "read_model_file",
+           "save", "save_params"]
 
-
-class ModelFileError(ValueError):
-    """A model or weight file that cannot be read: corrupt, foreign, newer, or unsafe."""
-
-
-# ---------------------------------------------------------------------- atomic writing
-def _atomic_savez(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+_META_KEY = META_KEY  # the name older code used
 
 
-def _metadata(kind: str, **extra: Any) -> np.ndarray:
-    meta = {"format": "dlscratch", "format_version": FORMAT_VERSION,
-            "dlscratch_version": __version__, "kind": kind, **extra}
-    return np.array(json.dumps(meta))
+@dataclass
+class ModelFile:
+    """The contents of a model file or checkpoint.
 
-
-def _read_npz(path: str | os.PathLike) -> tuple[OrderedDict[str, np.ndarray], dict[str, Any]]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = OrderedDict((k, z[k]) for k in z.files)
-    except ValueError as e:  # object arrays would need pickle
-        raise ModelFileError(f"{path}: refused to read: {e}") from e
-    except Exception as e:
-        raise ModelFileError(f"{path} is not a readable .npz model file ({e})") from e
-    meta: dict[str, Any] = {}
-    if _META_KEY in arrays:
-        meta = json.loads(str(arrays.pop(_META_KEY)))
-        version = int(meta.get("format_version", 0))
-        if version > FORMAT_VERSION:
-            raise ModelFileError(
-                f"{path} was written in dlscratch file format version {version} (by dlscratch "
-                f"{meta.get('dlscratch_version')}), newer than this dlscratch {__version__} "
-                f"reads (version {FORMAT_VERSION}); upgrade: pip install -U dlscratch"
-            )
-    return arrays, meta
-
-
-# ---------------------------------------------------------------------- models
-def save(model, path: str | os.PathLike) -> Path:
-    """Save ``model``'s state_dict and, when it has ``get_config()``, its architecture."""
-    meta: dict[str, Any] = {"class": type(model).__name__, "training": bool(model.training)}
-    if hasattr(model, "get_config"):
-        meta["config"] = model.get_config()
-    arrays: dict[str, np.ndarray] = dict(model.state_dict())
-    if _META_KEY in arrays:
-        raise ValueError(f"a state_dict key may not be named {_META_KEY!r}")
-    arrays[_META_KEY] = _metadata("model", **meta)
-    return _atomic_savez(path, arrays)
-
-
-def load_state(path: str | os.PathLike) -> tuple[OrderedDict[str, np.ndarray], dict[str, Any]]:
-    """``(state_dict, metadata)`` from a file written by :func:`save`."""
-    return _read_npz(path)
-
-
-def load_model(path: str | os.PathLike):
-    """Rebuild a network saved with :func:`save`, without restating its architecture.
-
-    Only dlscratch's own network classes (those in ``dlscratch.models``) are constructed.
+    Attributes
+    ----------
+    state : the model's arrays (``state_dict()`` order), name -> array.
+    meta : the metadata (format, versions, kind, class, config, training), without ``extra``.
+    extra_arrays : arrays saved with ``extra_arrays`` (e.g. optimizer state).
+    extra_meta : the ``extra_meta`` dict saved with the file (e.g. counters, history).
     """
-    from . import models
 
-    state, meta = _read_npz(path)
+    state: OrderedDict[str, np.ndarray]
+    meta: dict[str, Any]
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+
+
+def save(model, path: str | os.PathLike, *, extra_arrays: Mapping[str, Any] | None = None,
+         extra_meta: Mapping[str, Any] | None = None) -> Path:
+    """Save ``model``'s state_dict and architecture (``get_config()``) to ``path``, atomically.
+
+    Parameters
+    ----------
+    model : a :class:`~dlscratch.models.Net` (any Module with ``state_dict``).
+    path : the file; kept as given (``.npz`` is not appended). Missing folders are created.
+    extra_arrays : more arrays to keep with the model (stored as ``__extra__/<name>``).
+    extra_meta : a JSON-serialisable dict kept in the metadata under ``extra``.
+
+    Returns
+    -------
+    The path written. The file gets the umask's permissions (normally 0o644).
+    """
+    state = model.state_dict()
+    for k in state:
+        if k.startswith("__"):
+            raise ValueError(f"a state_dict key may not start with '__' ({k!r}): that prefix is "
+                             "reserved for the file's metadata and extra arrays")
+    fields: dict[str, Any] = {"class": type(model).__name__,
+                              "training": bool(getattr(model, "training", True))}
+    if hasattr(model, "get_config"):
+        fields["config"] = model.get_config()
+    if getattr(model, "dropout_mode", None) is not None and model.dropout_mode() is not None:
+        fields["dropout"] = model.dropout_mode()  # the book's test-time scaling survives a save
+    if extra_meta is not None:
+        if not isinstance(extra_meta, Mapping):
+            raise TypeError(f"extra_meta must be a dict, got {type(extra_meta).__name__}")
+        fields["extra"] = dict(extra_meta)
+    arrays: dict[str, np.ndarray] = dict(state)
+    for k, v in (extra_arrays or {}).items():
+        if not isinstance(k, str) or not k:
+            raise ValueError(f"extra_arrays keys must be non-empty strings, got {k!r}")
+        arrays[EXTRA_PREFIX + k] = np.asarray(v)
+    return write_npz(path, arrays, metadata("model", **fields))
+
+
+def read_model_file(path: str | os.PathLike, *, allow_nonfinite: bool = False,
+                    max_parameters: int = DEFAULT_MAX_PARAMETERS) -> ModelFile:
+    """Read and check a model file or checkpoint written by :func:`save` (builds nothing).
+
+    Raises :class:`ModelFileError` for a damaged or foreign file, one holding more than
+    ``max_parameters`` numbers, or model arrays with NaN/inf (a RuntimeWarning instead with
+    ``allow_nonfinite=True``); FileNotFoundError if there is no such file.
+    """
+    arc = open_archive(path, max_parameters=max_parameters)
+    state, extra = read_arrays(arc)
+    _check_finite(arc.path, state, allow_nonfinite)
+    meta = dict(arc.meta)
+    extra_meta = meta.pop("extra", {})
+    return ModelFile(state, meta, extra, extra_meta)
+
+
+def load_state(path: str | os.PathLike, *, allow_nonfinite: bool = False
+               ) -> tuple[OrderedDict[str, np.ndarray], dict[str, Any]]:
+    """``(state_dict, metadata)`` from a file written by :func:`save` (extras left out)."""
+    f = read_model_file(path, allow_nonfinite=allow_nonfinite)
+    return f.state, f.meta
+
+
+def _check_finite(path: Path, state: Mapping[str, np.ndarray], allow: bool) -> None:
+    bad = nonfinite_names(state)
+    if not bad:
+        return
+    listed = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    if not allow:
+        raise ModelFileError(
+            f"{path}: weights contain NaN or inf ({listed}); the model diverged before it "
+            "was saved. Load it anyway with allow_nonfinite=True"
+        )
+    warnings.warn(f"{path}: weights contain NaN or inf ({listed})", RuntimeWarning,
+                  stacklevel=3)
+
+
+def load_model(path: str | os.PathLike, *, allow_nonfinite: bool = False,
+               max_parameters: int = DEFAULT_MAX_PARAMETERS):
+    """Rebuild a network saved with :func:`save` (or a checkpoint), checked before it is built.
+
+    Parameters
+    ----------
+    path : a file written by :func:`save`.
+    allow_nonfinite : load weights holding NaN or inf (with a RuntimeWarning) instead of
+        refusing them.
+    max_parameters : refuse a file whose network would have more trainable numbers.
+
+    Notes
+    -----
+    Only the classes of :func:`dlscratch.models.registry.model_classes` are constructed. The
+    network is returned in the mode it was saved in (``training``).
+    """
+    # the stored arrays include buffers (BatchNorm's statistics): the exact limit on the
+    # parameters follows from the config, below
+    arc = open_archive(path, max_parameters=2 * max_parameters)
+    path, meta = arc.path, arc.meta
     if meta.get("kind") != "model" or "config" not in meta:
         raise ModelFileError(
             f"{path} holds no architecture (kind={meta.get('kind')!r}); build the network "
             "yourself and call model.load_state_dict(dlscratch.io.load_state(path)[0])"
         )
     name = meta.get("class")
-    cls = getattr(models, str(name), None)
-    if not (isinstance(cls, type) and hasattr(cls, "get_config")):
+    classes = model_classes()
+    cls = classes.get(name)
+    if cls is None:
+        raise ModelFileError(f"{path}: unknown network class {name!r}; dlscratch loads "
+                             f"{', '.join(sorted(classes))}")
+    try:
+        config = check_config(cls, meta["config"])
+        n_params = cls.count_parameters(config)
+        n_buffers = cls.count_buffers(config)
+    except NotImplementedError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    except (ConfigError, TypeError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{path}: invalid config for {name}: {e}") from None
+    if n_params > max_parameters:
         raise ModelFileError(
-            f"{path}: unknown network class {name!r}; it is not in dlscratch.models"
+            f"{path}: its config asks for a {name} with {n_params:,} parameters, more than "
+            f"the limit of {max_parameters:,}; if you trust the file, pass a larger "
+            "max_parameters"
         )
-    model = cls(**meta["config"])
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    stored = arc.state_size
+    inconsistent = (stored != n_params + n_buffers) if n_buffers is not None else (
+        stored < n_params)
+    if inconsistent:
+        raise ModelFileError(
+            f"{path}: its config describes a {name} with {n_params:,} parameters"
+            + (f" and {n_buffers:,} buffer values" if n_buffers else "")
+            + f", but the file stores {stored:,} numbers; the file is inconsistent"
+        )
+    state, _ = read_arrays(arc)
+    _check_finite(path, state, allow_nonfinite)
+    try:
+        model = cls(**meta["config"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{path}: invalid config for {name}: {e}") from None
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except ValueError as e:
+        raise ModelFileError(f"{path} does not match {name}: {e}") from None
     if missing or unexpected:
         raise ModelFileError(
             f"{path} does not match {name}: missing keys {missing}, unexpected keys {unexpected}"
         )
+    if getattr(model, "dropout_mode", None) is not None and model.dropout_mode() is not None:
+        model.set_dropout_mode(meta.get("dropout", "inverted"))
     model.train(bool(meta.get("training", True)))
     return model
-
-
-# ---------------------------------------------------------------------- the lectures' params
-def save_params(params: Mapping[str, np.ndarray], file_name: str | os.PathLike) -> Path:
-    """Save a lecture-style ``params`` dict (W1, b1, ...) in the safe .npz format.
-
-    The file name is kept as given (``params.pkl`` stays ``params.pkl``), but the content is
-    always .npz; :func:`load_params` tells the formats apart by their first bytes.
-    """
-    arrays = {k: np.asarray(v) for k, v in params.items()}
-    arrays[_META_KEY] = _metadata("params")
-    return _atomic_savez(file_name, arrays)
-
-
-def load_params(file_name: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a params dict from a dlscratch .npz file or a lecture pickle (restricted)."""
-    path = Path(file_name)
-    if not path.exists():
-        raise FileNotFoundError(f"no such parameter file: {path}")
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if head == _ZIP_MAGIC:
-        return dict(_read_npz(path)[0])
-    if head[:1] == b"\x80":
-        return load_pickle_weights(path)
-    raise ModelFileError(f"{path} is neither a dlscratch .npz file nor a pickle of weights")
-
-
-# ---------------------------------------------------------------------- restricted pickles
-_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's multiarray._reconstruct
-_SCALAR = np.float32(0).__reduce__()[0]  # numpy's multiarray.scalar
-_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]  # numpy's numeric._frombuffer (protocol 5)
-
-
-
-def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """What protocol-2 pickles call to rebuild bytes (``_codecs.encode(s, "latin1")``)."""
-    if encoding != "latin1" or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"refused: _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
-
-
-_ALLOWED_GLOBALS = {
-    ("_codecs", "encode"): _latin1_encode,
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.multiarray", "scalar"): _SCALAR,
-    ("numpy._core.multiarray", "scalar"): _SCALAR,
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("collections", "OrderedDict"): OrderedDict,
-}
-
-
-class _WeightsUnpickler(pickle.Unpickler):
-    """Admits numpy arrays, dtypes and (Ordered)dicts; refuses every other global."""
-
-    def find_class(self, module: str, name: str):
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refused to load {module}.{name}: a weight file may only contain NumPy arrays "
-                "in a dict, and this one asks to build or call something else (a pickle can "
-                "run code; nothing from this file was run)"
-            ) from None
-
-    def persistent_load(self, pid):
-        raise pickle.UnpicklingError("refused: persistent ids are not allowed in a weight file")
-
-
-def load_pickle_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load a lecture pickle (e.g. ``sample_weight.pkl``) as ``{name: array}``, safely.
-
-    Raises :class:`ModelFileError` if the file tries to build anything but arrays in a dict
-    (such as a call to ``os.system``), before anything in it runs.
-    """
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        obj = _WeightsUnpickler(_io.BytesIO(data)).load()
-    except pickle.UnpicklingError as e:
-        raise ModelFileError(f"{path}: {e}") from None
-    except Exception as e:
-        raise ModelFileError(f"{path} is not a readable pickle of weights ({e})") from e
-    if not isinstance(obj, dict):
-        raise ModelFileError(f"{path}: expected a dict of arrays, found {type(obj).__name__}")
-    out: dict[str, np.ndarray] = {}
-    for k, v in obj.items():
-        if not isinstance(k, str) or not isinstance(v, np.ndarray) or v.dtype.hasobject:
-            raise ModelFileError(
-                f"{path}: expected a dict of str -> numeric arrays, found {k!r}: {type(v).__name__}"
-            )
-        out[k] = v
-    return out

@@ -5,6 +5,13 @@ pooling ignores ``pad`` and its convolution silently truncates, this one refuses
 
     out = (input + 2 * pad - filter) / stride + 1        (the division must be exact)
 
+With ``floor_mode=True`` (an explicit opt-in, for networks such as torchvision's ResNet whose
+stride-2 layers do not tile their input) the division is floored, as PyTorch does::
+
+    out = floor((input + 2 * pad - filter) / stride) + 1
+
+and the last rows and columns that do not fill a whole step are not used (their gradient is 0).
+
 ``im2col`` copies every window of the (zero-padded) input into one row of a matrix, so that a
 convolution with FN filters is a single product with the (C*FH*FW, FN) matrix of filters::
 
@@ -31,11 +38,24 @@ from numpy.lib.stride_tricks import sliding_window_view
 __all__ = ["col2im", "conv_output_size", "im2col"]
 
 
-def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
-    """``(input_size + 2*pad - filter_size) // stride + 1``, for convolution and pooling alike.
+def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0, *,
+                     floor_mode: bool = False) -> int:
+    """Output size of a convolution or pooling window along one axis.
 
-    Raises ValueError (naming the numbers) when the stride does not divide
-    ``input_size + 2*pad - filter_size`` or when the window is larger than the padded input.
+    ``(input_size + 2*pad - filter_size) // stride + 1``, for convolution and pooling alike.
+
+    Parameters
+    ----------
+    input_size, filter_size, stride, pad : ints (input >= 1, filter >= 1, stride >= 1, pad >= 0).
+    floor_mode : False (default) refuses sizes whose windows do not tile the padded input
+        exactly; True floors the division as PyTorch does: the last
+        ``(input_size + 2*pad - filter_size) % stride`` rows of the padded input are in no window.
+
+    Raises
+    ------
+    ValueError
+        Naming the numbers, when the window is larger than the padded input (in both modes), or,
+        unless ``floor_mode``, when the stride does not divide ``input_size + 2*pad - filter_size``.
     """
     for name, value in (("input_size", input_size), ("filter_size", filter_size),
                         ("stride", stride), ("pad", pad)):
@@ -52,11 +72,13 @@ def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: in
             f"filter of size {filter_size} is larger than the padded input: input {input_size} "
             f"+ 2*pad {2 * pad} = {input_size + 2 * pad} < {filter_size} (output size would be < 1)"
         )
-    if span % stride != 0:
+    if span % stride != 0 and not floor_mode:
         raise ValueError(
             f"stride {stride} does not divide (input + 2*pad - filter) = ({input_size} + 2*{pad} "
             f"- {filter_size}) = {span}: the last window would not fit. Change the padding, the "
-            f"stride or the input size (e.g. pad so that {span} + 2*extra is divisible by {stride})"
+            f"stride or the input size (e.g. pad so that {span} + 2*extra is divisible by "
+            f"{stride}), or pass floor_mode=True to drop the rows that do not fill a step, as "
+            f"PyTorch does"
         )
     return span // stride + 1
 

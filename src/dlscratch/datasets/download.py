@@ -1,9 +1,9 @@
 """Download files from a list of mirrors, safely.
 
-* Each file is streamed into a temporary file (``.<name>.<random>.part``) in the destination
-  folder, its MD5 is checked, and only then is it renamed into place with ``os.replace``. An
-  interrupted or failed download therefore never leaves a file under the final name, and a file
-  with the wrong checksum is deleted.
+* Each file is streamed into an atomic write (:func:`dlscratch._files.atomic_write`: a nameless
+  or temporary file in the destination folder), its MD5 is checked, and only then is it moved
+  into place. An interrupted or failed download therefore never leaves a file under the final
+  name, and a file with the wrong checksum is discarded.
 * Network errors and truncated transfers are retried (``RETRIES`` attempts per mirror, with a
   growing pause of ``RETRY_BACKOFF_S`` seconds); HTTP 4xx answers and checksum mismatches move
   on to the next mirror at once.
@@ -18,7 +18,6 @@ import hashlib
 import http.client
 import os
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .._files import atomic_write
 from .._version import __version__
 from .idx import DatasetError
 
@@ -69,24 +69,24 @@ def _md5_of_stream(response, out, total: int | None, desc: str, progress: bool) 
 def _download_once(url: str, dest: Path, md5: str | None, progress: bool) -> None:
     """One attempt; raises _Transient, ChecksumError or DownloadError (permanent)."""
     request = urllib.request.Request(url, headers={"User-Agent": f"dlscratch/{__version__}"})
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    got_md5, received = _md5_of_stream(response, out, total, dest.name, progress)
-            except urllib.error.HTTPError as exc:
-                if 400 <= exc.code < 500 and exc.code not in (408, 429):
-                    raise DownloadError(f"HTTP {exc.code} {exc.reason}") from exc
-                raise _Transient(f"HTTP {exc.code} {exc.reason}") from exc
-            except urllib.error.URLError as exc:
-                if isinstance(exc.reason, socket.gaierror):  # unknown host: retrying won't help
-                    raise DownloadError(f"cannot resolve host ({exc.reason})") from exc
-                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-            except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
-                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+    # atomic_write: the file appears under its name only if the block ends without an error,
+    # so a failed transfer or a checksum mismatch (raised inside it) leaves nothing behind
+    with atomic_write(dest, "wb") as out:
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                got_md5, received = _md5_of_stream(response, out, total, dest.name, progress)
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                raise DownloadError(f"HTTP {exc.code} {exc.reason}") from exc
+            raise _Transient(f"HTTP {exc.code} {exc.reason}") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, socket.gaierror):  # unknown host: retrying won't help
+                raise DownloadError(f"cannot resolve host ({exc.reason})") from exc
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         if total is not None and received != total:
             raise _Transient(f"truncated transfer: got {received:,} of {total:,} bytes")
         if md5 is not None and got_md5 != md5.lower():
@@ -94,11 +94,6 @@ def _download_once(url: str, dest: Path, md5: str | None, progress: bool) -> Non
                 f"MD5 checksum mismatch: expected {md5}, got {got_md5} ({received:,} bytes); "
                 "the bad file was deleted"
             )
-        os.chmod(tmp, 0o644)  # mkstemp makes 0o600; data files are meant to be readable
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):  # anything but success: leave nothing behind
-            os.unlink(tmp)
 
 
 def download_file(

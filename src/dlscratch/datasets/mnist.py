@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write
 from ..data import one_hot
 from . import download as _download
 from . import sources
@@ -38,11 +38,28 @@ Raw = dict[str, np.ndarray]
 
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
-    """The data set's files are not on this machine and downloading is switched off."""
+    """The data set's files are not on this machine and downloading is switched off.
+
+    ``dataset``, ``missing`` (file names) and ``searched`` (folders) say what was looked for
+    and where, so that a command line can word its own advice.
+    """
+
+    def __init__(self, message: str, *, dataset: str = "", missing: tuple[str, ...] = (),
+                 searched: tuple[Path, ...] = ()) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.missing = missing
+        self.searched = searched
 
 
-def _download_command(dataset: str) -> str:
-    return f"python -m dlscratch.datasets download {dataset}"
+def download_command(dataset: str) -> str:
+    """The shell command that downloads ``dataset``: ``dlscratch datasets --download NAME``."""
+    return f"dlscratch datasets --download {dataset}"
+
+
+def _download_advice(dataset: str) -> str:
+    return (f"`{download_command(dataset)}` "
+            f"(or `python -m dlscratch.datasets download {dataset}`)")
 
 
 def _not_found(dataset: str, missing: list[str], dirs: list[Path]) -> DatasetNotFoundError:
@@ -50,10 +67,11 @@ def _not_found(dataset: str, missing: list[str], dirs: list[Path]) -> DatasetNot
         f"{dataset}: missing {', '.join(missing)} and downloading is switched off "
         "(download=False or DLSCRATCH_OFFLINE=1).\n"
         f"Looked in: {', '.join(str(d) for d in dirs)}.\n"
-        f"To fix: run `{_download_command(dataset)}` on a machine with internet access, or put "
+        f"To fix: run {_download_advice(dataset)} on a machine with internet access, or put "
         f"the files into {sources.cache_dir(dataset)} (or pass data_dir=...). "
         'Without any download, load_mnist(dataset="mnist-sample") gives the bundled 10,000 '
-        "MNIST test images."
+        "MNIST test images.",
+        dataset=dataset, missing=tuple(missing), searched=tuple(dirs),
     )
 
 
@@ -66,7 +84,7 @@ def _verified(data: bytes, name: str, dataset: str, filename: str, ndim: int) ->
         if got != expected:
             raise DatasetError(
                 f"{name}: the content is not the {dataset} file {filename} (SHA-256 {got}, "
-                f"expected {expected}). Delete it and run `{_download_command(dataset)}`."
+                f"expected {expected}). Delete it and run {_download_advice(dataset)}."
             )
     array = decode_idx(content, name, ndim=ndim)
     if array.dtype != np.uint8:
@@ -112,20 +130,10 @@ def _read_cache(path: Path, fingerprint: str) -> Raw | None:
 def _write_cache(path: Path, raw: Raw, fingerprint: str) -> None:
     """Write the decoded arrays atomically; a cache that cannot be written is skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, "wb") as f:
             np.savez(f, source=np.array(fingerprint), **raw)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError:
         pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _load_sample() -> Raw:
@@ -198,7 +206,7 @@ def load_raw(
             paths.update(_fetch_missing(dataset, missing, sources.cache_dir(dataset), mirrors))
         except _download.DownloadError as exc:
             raise type(exc)(
-                f"{dataset}: {exc}\nLater, run `{_download_command(dataset)}`; meanwhile "
+                f"{dataset}: {exc}\nLater, run {_download_advice(dataset)}; meanwhile "
                 'load_mnist(dataset="mnist-sample") works offline.'
             ) from exc
     cache_path = sources.cache_dir(dataset) / CACHE_NAME

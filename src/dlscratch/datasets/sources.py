@@ -19,17 +19,35 @@ Each file may be stored gzip-compressed (``*.gz``, as published) or decompressed
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
 
 __all__ = [
-    "DATASETS", "FILES", "LOCAL_DIRS", "MD5", "MIRRORS", "SHA256",
-    "cache_dir", "is_offline", "locate", "search_dirs",
+    "DATASETS", "DESCRIPTIONS", "DOWNLOADABLE", "FILES", "LOCAL_DIRS", "MD5", "MIRRORS",
+    "SHA256", "DatasetInfo", "cache_dir", "class_names", "dataset_info", "is_offline",
+    "list_datasets", "locate", "search_dirs",
 ]
 
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
 DOWNLOADABLE = ("mnist", "fashion-mnist")
+
+DESCRIPTIONS = {
+    "mnist": "handwritten digits, 60,000 training + 10,000 test images",
+    "fashion-mnist": "clothes in 10 classes, 60,000 training + 10,000 test images",
+    "mnist-sample": "the 10,000 MNIST test images split 8,000 training + 2,000 test "
+                    "(bundled, offline)",
+}
+
+DOWNLOAD_MB = {"mnist": 11, "fashion-mnist": 30}  # size of the four .gz files, rounded
+
+DIGITS = tuple(str(i) for i in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -138,3 +156,70 @@ def locate(filename: str, dirs: list[Path]) -> Path | None:
             if candidate.is_file():
                 return candidate
     return None
+
+
+def class_names(dataset: str) -> list[str]:
+    """The names of the 10 classes of ``dataset``, indexed by label.
+
+    ``"0"`` .. ``"9"`` for the digit sets (``mnist``, ``mnist-sample``); for ``fashion-mnist``
+    T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot.
+    """
+    check_dataset_name(dataset)
+    return list(FASHION_CLASSES if dataset == "fashion-mnist" else DIGITS)
+
+
+def bundled_dir() -> Path:
+    """The package folder that holds the bundled MNIST sample's files."""
+    return Path(str(resources.files(__package__) / "_data"))
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a data set's files are on this machine.
+
+    ``files`` maps each found file's key (``train_images``, ...) to its path; ``missing``
+    lists the file names not found. ``bundled`` data sets ship inside the package.
+    """
+
+    name: str
+    description: str
+    bundled: bool
+    downloadable: bool
+    files: dict[str, Path] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        """True when every file is on this machine."""
+        return not self.missing
+
+    @property
+    def folders(self) -> list[Path]:
+        """The folders holding the found files, in order, without repeats."""
+        return list(dict.fromkeys(path.parent for path in self.files.values()))
+
+
+def dataset_info(dataset: str, data_dir: str | os.PathLike[str] | None = None) -> DatasetInfo:
+    """Look up ``dataset``'s files (as the loader would, without downloading or decoding)."""
+    check_dataset_name(dataset)
+    description = DESCRIPTIONS[dataset]
+    if dataset == "mnist-sample":
+        folder = bundled_dir()
+        files = {key: folder / FILES[key] for key in ("test_images", "test_labels")}
+        missing = tuple(path.name for path in files.values() if not path.is_file())
+        return DatasetInfo(dataset, description, True, False, files, missing)
+    dirs = search_dirs(dataset, data_dir)
+    files, missing = {}, []
+    for key, name in FILES.items():
+        path = locate(name, dirs)
+        if path is None:
+            missing.append(name)
+        else:
+            files[key] = path
+    return DatasetInfo(dataset, description, False, dataset in DOWNLOADABLE, files,
+                       tuple(missing))
+
+
+def list_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[DatasetInfo]:
+    """:func:`dataset_info` for every known data set, in the order of ``DATASETS``."""
+    return [dataset_info(name, data_dir) for name in DATASETS]

@@ -20,6 +20,6 @@ def load_sample_weights() -> dict[str, np.ndarray]:
     Read with the restricted importer (no code in the pickle can run). With sigmoid hidden
     layers and a softmax output it classifies the MNIST test set with accuracy 0.9352.
     """
-    from ..io import load_pickle_weights
+    from .._pickleweights import load_pickle_weights
 
     return load_pickle_weights(sample_weight_path())

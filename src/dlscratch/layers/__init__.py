@@ -26,3 +26,8 @@ from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d, Pooling  # noqa: E40
 
 __all__ += ["AvgPool2d", "Conv2d", "Convolution", "Flatten", "GlobalAvgPool2d", "MaxPool2d",
             "Pooling"]
+
+# Branching: y = F(x) + S(x).
+from .residual import Residual  # noqa: E402
+
+__all__ += ["Residual"]

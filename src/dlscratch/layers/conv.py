@@ -1,53 +1,36 @@
-"""Convolution as one matrix product (im2col), and Flatten.
+"""Convolution (Conv2d, the lectures' Convolution) as one matrix product, and Flatten.
 
 Shapes (the lectures' names)::
 
     x   (N, C, H, W)         input images
     W   (FN, C, FH, FW)      FN filters of C channels, FH x FW each;  b (FN,)
-    out (N, FN, out_h, out_w),  out_h = (H + 2*pad - FH) / stride + 1  (must divide exactly)
+    out (N, FN, out_h, out_w),  out_h = (H + 2*pad - FH) / stride + 1   (must divide exactly;
+                                floored as in PyTorch with floor_mode=True)
 
     out[n, f, i, j] = b[f] + sum_{c, y, x} xpad[n, c, i*stride + y, j*stride + x] * W[f, c, y, x]
 
-As in the lecture, the windows are unfolded into a matrix so that the whole convolution is one
-product. The layer builds the lecture's ``col`` *transposed*: one row per filter tap (c, y, x),
-one column per output position (n, i, j)::
+As in the lecture, the windows are unfolded into a matrix (im2col) so that the convolution is
+one product. With ``col = im2col(x)`` (N*out_h*out_w, C*FH*FW), the filters as columns
+``W_col = W.reshape(FN, -1).T`` (C*FH*FW, FN) and dout as rows (N*out_h*out_w, FN)::
 
-    col[(c, y, x), (n, i, j)] = xpad[n, c, i*stride + y, j*stride + x]    (C*FH*FW, N*out_h*out_w)
-    out = W.reshape(FN, -1) @ col + b[:, None]                              (FN, N*out_h*out_w)
+    forward:   out = col @ W_col + b
+    backward:  dW  = col.T @ dout              (reshaped to (FN, C, FH, FW))
+               db  = sum(dout, axis=0)
+               dx  = col2im(dout @ W_col.T)
 
-Backward, with dout as (FN, N*out_h*out_w)::
+``Conv2d.forward`` and ``Conv2d.backward`` read so, one named helper per formula. The helpers
+(in :mod:`dlscratch.layers.conv_fast`, each with its formula and reason) compute the same
+values in a faster arrangement:
 
-    db = dout.sum(axis=1)          dW = dout @ col.T      (then reshaped to (FN, C, FH, FW))
-    dx = col2im(W.reshape(FN, -1).T @ dout)    (every tap's row added back where it came from)
-
-The bias is computed as the weight of an input that is always 1: ``col`` gets one more row, of
-ones, so ``out = [W | b] @ col`` and backward's ``dout @ col.T`` gives ``[dW | db]`` at once.
-
-With stride 1 (and pad < FH, FW) and no more filters than channels (FN <= C), dx is computed
-as what it equals, a convolution of dout (zero-padded by FH-1-pad) with the filters turned by
-180 degrees and with C and FN swapped, ``dx[n, c] = sum_f conv(dout[n, f], W[f, c, ::-1,
-::-1])``: the same im2col and one product, which is faster than the product-then-col2im above
-(a product with only FN inner terms, then FH*FW read-add-writes of dx). With FN > C the
-turned-filter ``col`` would have FN*FH*FW rows against col2im's C*FH*FW, so col2im is used:
-DeepConvNet's 16→32 and 32→64 layers run their backward about 20% faster that way.
-
-Why transposed: for a fixed tap (c, y, x) the values under it, over all output positions, are
-one strided slice of the padded images, ``xpad[:, c, y::stride, x::stride]``, so ``col`` is
-built with FH*FW slice copies (the book's own im2col loop) and col2im with FH*FW slice
-additions, with no transposing copy of the big matrix. The values are exactly the book's
-``util.im2col(x).T`` (tested). The images are kept channel-major, (C, N, H, W) in memory;
-``out`` is returned as an (N, FN, out_h, out_w) view of the product's (FN, N, out_h, out_w)
-memory, and NumPy operations accept any memory order. ReLU and pooling keep that order, so
-the dout that comes back is channel-major too and backward takes its rows (FN, N*out_h*out_w)
-as a view, without a copy.
-
-(An earlier version let the positions j run over whole padded rows, so that every copy into
-``col`` was one contiguous run, and cut the extra columns off the output. Measured on
-DeepConvNet, the plain slices above made the training step about 6% faster: the extra columns
-cost 7-25% more products and col, and the cutting cost a copy.)
+* ``col`` is kept transposed, one row per filter tap (built by FH*FW strided slice copies,
+  no transposing copy), and the output channel-major, so dout's rows come back as a view;
+* ``col`` has an extra row of ones, the input that the bias multiplies: one product gives
+  ``out = [W | b] @ [col; 1]`` and, in backward, ``[dW | db]``;
+* with stride 1 and FN <= C, dx is computed as the convolution of dout with the filters
+  turned by 180 degrees: a smaller product than col2im's, and no scatter-add.
 
 The big internal arrays (padded images, ``col``) are kept and reused between calls instead of
-being allocated every step (fresh megabytes cost page faults); they never leave the layer.
+being allocated every step; they never leave the layer. Measurements: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -55,14 +38,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..util import conv_output_size
+from .conv_fast import (
+    col2im_t,
+    filters_and_bias,
+    im2col_t,
+    images,
+    rows,
+    turned_filters,
+    turned_filters_pay,
+    weight_and_bias_gradient,
+)
 from .init import init_std, normal
 from .module import Module, Parameter
-
-
-def _taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
-    """View (C, N, out_h, out_w) of padded images ``img`` (C, N, Hp, Wp): the value under
-    filter tap (y, x) for every output position (n, i, j)."""
-    return img[:, :, y:y + stride * (out_h - 1) + 1:stride, x:x + stride * (out_w - 1) + 1:stride]
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -74,9 +61,10 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def _out_size(layer: Module, size: int, filter_size: int, stride: int, pad: int) -> int:
-    """conv_output_size, with the layer's name in the error."""
+    """conv_output_size with the layer's ``floor_mode``, and the layer's name in the error."""
     try:
-        return conv_output_size(size, filter_size, stride, pad)
+        return conv_output_size(size, filter_size, stride, pad,
+                                floor_mode=getattr(layer, "floor_mode", False))
     except ValueError as e:
         raise ValueError(f"{type(layer).__name__}: {e}") from None
 
@@ -100,14 +88,23 @@ class Conv2d(Module):
     stride, pad : step between windows and zero padding on every side (ints).
     weight_init_std : a number (Gaussian std, the lectures' 0.01) or "he"/"relu" (sqrt(2 /
         fan_in)) or "xavier" (sqrt(1 / fan_in)), with fan_in = C * FH * FW.
-    bias : whether to add ``b``.
+    bias : whether to add ``b``. ``bias=False`` leaves no ``b`` parameter (``named_parameters``
+        lists only ``W``) and no row of ones in ``col``, as in ResNet, where a BatchNorm follows.
     dtype : float32 by default; float64 for gradient checks. Input of another dtype is cast
         to it while im2col copies it, so the output and the gradients have this dtype.
     rng : None, a seed or a ``np.random.Generator`` for the initial weights.
+    floor_mode : keyword-only. False (default) refuses input sizes whose windows do not tile
+        the padded input; True floors ``out_h = (H + 2*pad - FH) // stride + 1`` as PyTorch
+        does (the last rows and columns that do not fill a step are unused; their dx is 0).
 
+    Notes
+    -----
     ``compute_dx = False`` makes backward skip dx and return None: the first layer of a
     network never needs the gradient of the images (it is a fifth of a SimpleConvNet step).
+    A frozen ``W`` (or ``b``) is not given a gradient: its product (sum) is not computed.
     """
+
+    supports_compute_dx = True
 
     def __init__(
         self,
@@ -120,6 +117,8 @@ class Conv2d(Module):
         bias: bool = True,
         dtype=np.float32,
         rng=None,
+        *,
+        floor_mode: bool = False,
     ) -> None:
         super().__init__()
         FH, FW = _pair(kernel_size, "kernel_size")
@@ -128,9 +127,9 @@ class Conv2d(Module):
         self.W = Parameter(normal((out_channels, in_channels, FH, FW), std, dtype, rng))
         if bias:
             self.b = Parameter(np.zeros(out_channels, dtype=dtype), decay=False)
-        self._setup(stride, pad)
+        self._setup(stride, pad, floor_mode)
 
-    def _setup(self, stride: int, pad: int) -> None:
+    def _setup(self, stride: int, pad: int, floor_mode: bool = False) -> None:
         if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
             raise ValueError(
                 f"{type(self).__name__}: stride must be an int >= 1 and pad an int >= 0, "
@@ -138,11 +137,93 @@ class Conv2d(Module):
             )
         self.stride = int(stride)
         self.pad = int(pad)
-        self.compute_dx = True
+        self.floor_mode = bool(floor_mode)
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] | None = None
-        self.col: np.ndarray | None = None  # the transposed im2col matrix of the last forward
+        self.col: np.ndarray | None = None  # col.T of the last forward (+ the row of ones)
         self._scratch: dict[str, np.ndarray] = {}  # work arrays reused between calls
+
+    # ------------------------------------------------------------------ the book's formulas
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x (N, C, H, W) → out (N, FN, out_h, out_w):  ``out = col @ W_col + b``."""
+        W = self._parameters["W"].data
+        FN, C, FH, FW = W.shape
+        _check_input(self, x, C, f"W of shape {W.shape}")
+        b = self._parameters.get("b")
+        col_t, out_h, out_w = self._im2col_t("x", x, self.stride, self.pad, ones_row=b is not None)
+        out_t = filters_and_bias(W, None if b is None else b.data) @ col_t  # (col @ W_col + b).T
+
+        self.x_shape = x.shape
+        self.out_shape = (x.shape[0], FN, out_h, out_w)
+        self.col = col_t
+        return images(out_t, x.shape[0], out_h, out_w)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dout (N, FN, out_h, out_w) → dx (N, C, H, W); accumulates dW and db::
+
+            dW = col.T @ dout        db = sum(dout)        dx = col2im(dout @ W_col.T)
+        """
+        self._check_dout(dout)
+        dout_t = rows(dout, self.col.dtype)  # dout.T (FN, N*out_h*out_w), a view
+        dW, db = self._weight_and_bias_gradients(dout_t)  # dW = col.T @ dout, db = sum(dout)
+        if dW is not None:
+            self._parameters["W"].accumulate(dW)
+        if db is not None:
+            self._parameters["b"].accumulate(db)
+        if not self.compute_dx:
+            return None
+        return self._input_gradient(dout, dout_t)  # dx = col2im(dout @ W_col.T)
+
+    # ------------------------------------------------------------------ the helpers
+    def _weight_and_bias_gradients(self, dout_t: np.ndarray):
+        """``dW = col.T @ dout`` (FN, C, FH, FW) and ``db = sum(dout)`` (FN,); None for a
+        frozen parameter (nothing is computed for it).
+
+        When W is trained, one product gives both: col's row of ones makes the last column of
+        ``dout.T @ [col | 1]`` the bias gradient.
+        """
+        W, b = self._parameters["W"], self._parameters.get("b")
+        train_b = b is not None and b.requires_grad
+        if not W.requires_grad:
+            return None, (dout_t.sum(axis=1) if train_b else None)
+        K = W.data[0].size
+        dW_db = weight_and_bias_gradient(self.col, dout_t)  # (FN, K) or (FN, K + 1)
+        db = dW_db[:, K].copy() if train_b else None
+        return dW_db[:, :K].reshape(W.data.shape), db
+
+    def _input_gradient(self, dout: np.ndarray, dout_t: np.ndarray) -> np.ndarray:
+        """``dx = col2im(dout @ W_col.T)`` (N, C, H, W); with stride 1 and FN <= C computed as
+        the convolution of dout with the turned filters, which is faster there."""
+        W = self._parameters["W"].data
+        FN, C, FH, FW = W.shape
+        _, _, out_h, out_w = self.out_shape
+        p = self.pad
+        if turned_filters_pay(self.stride, p, FH, FW, FN, C):
+            N, _, H, Wd = self.x_shape
+            dout_col_t, _, _ = self._im2col_t("dout", dout, 1, (FH - 1 - p, FW - 1 - p),
+                                              filters=(FH, FW), dtype=self.col.dtype)
+            return images(turned_filters(W) @ dout_col_t, N, H, Wd)
+        dcol_t = W.reshape(FN, -1).T @ dout_t  # (dout @ W_col.T).T: (C*FH*FW, N*out_h*out_w)
+        return col2im_t(dcol_t, self.x_shape, FH, FW, self.stride, p, out_h, out_w)
+
+    def _im2col_t(self, name: str, x: np.ndarray, stride: int, pad: int | tuple[int, int], *,
+                  ones_row: bool = False, filters: tuple[int, int] | None = None, dtype=None):
+        """``im2col(x).T`` in a kept work array (plus a row of ones with ``ones_row``), and
+        out_h, out_w. The filter size is W's unless given; ``pad`` an int or (pad_h, pad_w)."""
+        W = self._parameters["W"].data
+        FH, FW = filters or W.shape[2:]
+        pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
+        dtype = W.dtype if dtype is None else dtype
+        N, C, H, Wd = x.shape
+        out_h = _out_size(self, H, FH, stride, pad_h)
+        out_w = _out_size(self, Wd, FW, stride, pad_w)
+        img = self._work_array(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w), dtype)
+        K = C * FH * FW
+        col_t = self._work_array(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
+        im2col_t(x, img, col_t, FH, FW, stride, pad_h, pad_w, out_h, out_w)
+        if ones_row:
+            col_t[K] = 1
+        return col_t, out_h, out_w
 
     def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """A zero-initialised internal array kept between calls (never returned to callers).
@@ -156,51 +237,7 @@ class Conv2d(Module):
             self._scratch[name] = arr
         return arr
 
-    def _unfold(self, name: str, x: np.ndarray, FH: int, FW: int, stride: int, pad_h: int,
-                pad_w: int, dtype, ones_row: bool = False):
-        """The transposed im2col matrix of x (N, C, H, W), zero-padded by (pad_h, pad_w).
-
-        Returns ``col`` (C*FH*FW, N*out_h*out_w) and out_h, out_w. With ``ones_row``, col has
-        one more row, of ones (the input that the bias multiplies).
-        """
-        N, C, H, W = x.shape
-        out_h = _out_size(self, H, FH, stride, pad_h)
-        out_w = _out_size(self, W, FW, stride, pad_w)
-        K = C * FH * FW
-        # padded images, channel-major (C, N, Hp, Wp)
-        img = self._work_array(name + "_img", (C, N, H + 2 * pad_h, W + 2 * pad_w), dtype)
-        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W] = x.transpose(1, 0, 2, 3)
-        col = self._work_array(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
-        rows = col[:K].reshape(C, FH, FW, N, out_h, out_w)
-        for y in range(FH):
-            for x_ in range(FW):
-                rows[:, y, x_] = _taps(img, y, x_, stride, out_h, out_w)
-        if ones_row:
-            col[K] = 1
-        return col, out_h, out_w
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x (N, C, H, W) → out (N, FN, out_h, out_w)."""
-        W = self._parameters["W"].data
-        FN, C, FH, FW = W.shape
-        _check_input(self, x, C, f"W of shape {W.shape}")
-        N = x.shape[0]
-        p = self.pad
-        b = self._parameters.get("b")
-        col, out_h, out_w = self._unfold("x", x, FH, FW, self.stride, p, p, W.dtype,
-                                         ones_row=b is not None)
-        W_b = W.reshape(FN, -1)
-        if b is not None:  # [W | b] @ [col; 1] = W @ col + b
-            W_b = np.concatenate([W_b, b.data[:, None].astype(W.dtype)], axis=1)
-        out = W_b @ col  # (FN, N*out_h*out_w)
-
-        self.x_shape = x.shape
-        self.out_shape = (N, FN, out_h, out_w)
-        self.col = col
-        return out.reshape(FN, N, out_h, out_w).transpose(1, 0, 2, 3)
-
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        """dout (N, FN, out_h, out_w) → dx (N, C, H, W); accumulates dW and db."""
+    def _check_dout(self, dout: np.ndarray) -> None:
         if self.col is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         if dout.shape != self.out_shape:
@@ -208,43 +245,6 @@ class Conv2d(Module):
                 f"{type(self).__name__}: dout has shape {dout.shape}, but the forward output "
                 f"had shape {self.out_shape}"
             )
-        params = self._parameters
-        W = params["W"]
-        FN, C, FH, FW = W.data.shape
-        N, _, H, Wd = self.x_shape
-        _, _, out_h, out_w = self.out_shape
-        col, dtype = self.col, self.col.dtype
-
-        # dout as rows (FN, N*out_h*out_w): a view when dout is channel-major in memory, as
-        # the output of forward (and what ReLU and pooling make of it) is
-        dout_rows = dout.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(FN, -1)
-        b = params.get("b")
-        K = C * FH * FW
-        if W.requires_grad:  # with a bias, the product gives [dW | db]
-            dW_db = dout_rows @ col.T  # (FN, K) or (FN, K + 1)
-            W.accumulate(dW_db[:, :K].reshape(FN, C, FH, FW))
-            if b is not None and b.requires_grad:
-                b.accumulate(dW_db[:, K].copy())
-        elif b is not None and b.requires_grad:
-            b.accumulate(dout_rows.sum(axis=1))
-        if not self.compute_dx:
-            return None
-
-        p = self.pad
-        if self.stride == 1 and p < FH and p < FW and FN <= C:
-            # dx = dout convolved with the filters turned by 180 degrees, C and FN swapped
-            W_turned = W.data[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)
-            dcol, _, _ = self._unfold("dout", dout, FH, FW, 1, FH - 1 - p, FW - 1 - p, dtype)
-            dx = W_turned @ dcol  # (C, N*H*W)
-            return dx.reshape(C, N, H, Wd).transpose(1, 0, 2, 3)
-
-        dcol = W.data.reshape(FN, -1).T @ dout_rows  # (C*FH*FW, N*out_h*out_w)
-        dcol = dcol.reshape(C, FH, FW, N, out_h, out_w)
-        dimg = np.zeros((C, N, H + 2 * p, Wd + 2 * p), dtype=dtype)
-        for y in range(FH):  # col2im: add every tap's row back where its values came from
-            for x_ in range(FW):
-                _taps(dimg, y, x_, self.stride, out_h, out_w)[...] += dcol[:, y, x_]
-        return dimg[:, :, p:p + H, p:p + Wd].transpose(1, 0, 2, 3)
 
     def _on_dtype_change(self, dtype: np.dtype) -> None:
         self.col = None
@@ -252,8 +252,10 @@ class Conv2d(Module):
 
     def extra_repr(self) -> str:
         FN, C, FH, FW = self._parameters["W"].data.shape
-        return (f"{C}, {FN}, kernel_size=({FH}, {FW}), stride={self.stride}, pad={self.pad}, "
-                f"dtype={self._parameters['W'].data.dtype}")
+        extra = ", bias=False" if "b" not in self._parameters else ""
+        extra += ", floor_mode=True" if self.floor_mode else ""
+        return (f"{C}, {FN}, kernel_size=({FH}, {FW}), stride={self.stride}, pad={self.pad}"
+                f"{extra}, dtype={self._parameters['W'].data.dtype}")
 
 
 class Convolution(Conv2d):

@@ -26,9 +26,14 @@ class Linear(Module):
     dtype : float32 by default; float64 for exact gradient checks.
     rng : None, a seed or a ``np.random.Generator`` for the initial weights.
 
+    Notes
+    -----
     ``compute_dx = False`` skips dx in backward (returns None): the first layer of a network
-    never needs it, and it costs as much as dW.
+    never needs it, and it costs as much as dW. A frozen ``W`` (or ``b``) is not given a
+    gradient: its product (sum) is not computed.
     """
+
+    supports_compute_dx = True
 
     def __init__(
         self,
@@ -44,7 +49,6 @@ class Linear(Module):
         self.W = Parameter(normal((in_features, out_features), std, dtype, rng))
         if bias:
             self.b = Parameter(np.zeros(out_features, dtype=dtype), decay=False)
-        self.compute_dx = True
         self.x = None
         self.original_x_shape = None
 
@@ -124,6 +128,5 @@ class Affine(Linear):
             )
         self.W = Parameter(W)
         self.b = Parameter(b, decay=False)
-        self.compute_dx = True
         self.x = None
         self.original_x_shape = None

@@ -29,6 +29,31 @@ def _no_nan(layer: Module, x: np.ndarray, what: str = "input") -> None:
         )
 
 
+def check_class_targets(name: str, t, scores_shape: tuple[int, int]) -> np.ndarray:
+    """Validate classification targets for scores of shape (N, C).
+
+    ``t`` is one-hot (or soft) labels (N, C) without NaN, returned as given, or integer
+    labels (N,) in [0, C), returned as intp. Anything else (another width, another length,
+    negative or too large labels, fractional labels, NaN) is a ValueError naming ``name``.
+    The loss (:class:`SoftmaxWithLoss`) and the networks' ``accuracy`` / ``evaluate`` share it.
+    """
+    t = np.asarray(t)
+    n, c = scores_shape
+    if t.shape == (n, c):
+        if np.issubdtype(t.dtype, np.inexact) and np.isnan(t).any():
+            raise ValueError(
+                f"{name}: the labels contains NaN (often a learning rate that is too large, or "
+                "NaN in the data)"
+            )
+        return t
+    if t.shape == (n,):
+        return check_labels(name, t, c)
+    raise ValueError(
+        f"{name}: labels of shape {t.shape} do not fit scores of shape ({n}, {c}); use "
+        f"one-hot labels ({n}, {c}) or integer labels ({n},)"
+    )
+
+
 def _as_float(x) -> np.ndarray:
     x = np.asarray(x)
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
@@ -73,18 +98,12 @@ class SoftmaxWithLoss(_Loss):
         _no_nan(self, x)
         n, c = x.shape
         logp = log_softmax(x)
-        if t.shape == x.shape:
-            _no_nan(self, t, "labels")
+        t = check_class_targets("SoftmaxWithLoss", t, x.shape)
+        if t.ndim == 2:
             t = t.astype(x.dtype, copy=False)
             loss = -np.sum(t * logp) / n
-        elif t.shape == (n,):
-            t = check_labels("SoftmaxWithLoss", t, c)
-            loss = -np.sum(logp[np.arange(n), t]) / n
         else:
-            raise ValueError(
-                f"SoftmaxWithLoss: labels of shape {t.shape} do not fit scores of shape "
-                f"{x.shape}; use one-hot labels {x.shape} or integer labels ({n},)"
-            )
+            loss = -np.sum(logp[np.arange(n), t]) / n
         self.x = x
         self.t = t
         with np.errstate(under="ignore"):  # exp(-2000) is 0, silently

@@ -5,7 +5,11 @@ Every layer in dlscratch does its own backprop, by hand, the way the lectures te
 * ``forward(x)`` computes the output and caches what the backward pass needs;
 * ``backward(dout)`` takes dL/d(out), returns dL/dx, and *accumulates* dL/dparam into each
   parameter's ``grad`` (so two backward passes without ``zero_grad()`` add up, as in PyTorch);
-* ``backward`` never modifies ``dout`` or the cached input.
+* ``backward`` never modifies ``dout`` or the cached input;
+* ``compute_dx = False`` on a layer makes its backward skip dL/dx and return None (for the first
+  layer of a network, whose dL/d(input) nobody needs); its parameter gradients are still computed;
+* a frozen parameter (``requires_grad = False``, see :meth:`Module.freeze`) gets no gradient work
+  at all: its layer skips the product for it, its ``grad`` stays None and optimizers skip it.
 
 A :class:`Module` registers its parameters, buffers (state that is saved but not trained, such as
 BatchNorm's running statistics) and sub-modules in the order they are assigned, so
@@ -24,68 +28,7 @@ from typing import Any
 
 import numpy as np
 
-
-class Parameter:
-    """A trainable array and its gradient.
-
-    Attributes
-    ----------
-    data : np.ndarray
-        The values, updated in place by the optimizers.
-    grad : np.ndarray or None
-        dL/d(data), same shape and dtype as ``data``; ``None`` until a backward pass writes it and
-        again after ``zero_grad()``.
-    requires_grad : bool
-        ``False`` freezes the parameter: backward passes leave its grad alone and optimizers skip
-        it. Freezing is independent of train/eval mode.
-    decay : bool
-        Whether weight decay applies (True for weights, False for biases and BatchNorm's gamma
-        and beta).
-    """
-
-    __slots__ = ("data", "grad", "requires_grad", "decay")
-
-    def __init__(self, data: np.ndarray, *, requires_grad: bool = True, decay: bool = True):
-        if not isinstance(data, np.ndarray):
-            data = np.asarray(data)
-        if not np.issubdtype(data.dtype, np.floating):
-            raise TypeError(
-                f"a Parameter must hold floating-point values, got dtype {data.dtype}; "
-                "convert it first, e.g. arr.astype(np.float32)"
-            )
-        self.data = data
-        self.grad: np.ndarray | None = None
-        self.requires_grad = requires_grad
-        self.decay = decay
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    def accumulate(self, g: np.ndarray) -> None:
-        """Add ``g`` to ``grad`` (the first call after ``zero_grad`` takes ``g`` as it is).
-
-        ``g`` must be a fresh array that no one else holds (layers pass the result of a product
-        or a sum), because it may be kept and added to later.
-        """
-        if not self.requires_grad:
-            return
-        if g.shape != self.data.shape:
-            raise ValueError(
-                f"gradient shape {g.shape} does not match parameter shape {self.data.shape}"
-            )
-        if self.grad is None:
-            self.grad = g.astype(self.data.dtype, copy=False)
-        else:
-            self.grad += g
-
-    def __repr__(self) -> str:
-        frozen = "" if self.requires_grad else ", frozen"
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
+from .parameter import Parameter
 
 
 class Module:
@@ -94,9 +37,31 @@ class Module:
     Subclasses set parameters and sub-modules as attributes (``self.W = Parameter(...)``,
     ``self.fc = Linear(...)``) and buffers with :meth:`register_buffer`; they implement
     :meth:`forward` and :meth:`backward`.
+
+    Notes
+    -----
+    ``backward(dout)`` takes dL/d(out) (same shape as forward's output), returns dL/dx (same
+    shape as forward's input) and adds dL/d(param) to the ``grad`` of each parameter with
+    ``requires_grad``; it never writes into ``dout`` or the cached input.
+
+    ``compute_dx`` (class attribute, default True): when an instance sets it to False, backward
+    does not compute dL/dx and returns None; parameter gradients are still computed. Only layers
+    whose class says ``supports_compute_dx = True`` honour it (Linear, Conv2d, BatchNorm, and
+    blocks that pass it on); setting it to False on any other module raises ValueError, since
+    such a layer always computes dx. In a :class:`Sequential` only the first layer may set it
+    (a later layer's None would leave the layers before it without a dout).
+
+    Frozen parameters (``requires_grad = False``; :meth:`freeze`, :meth:`unfreeze`,
+    :meth:`requires_grad_`) get no gradient work: layers check ``requires_grad`` before the
+    product that gives the gradient, the ``grad`` stays None, optimizers skip the parameter
+    (weight decay included). Freezing is independent of train/eval mode.
     """
 
     training: bool
+    #: False on an instance: backward skips dL/dx and returns None (see the class docstring).
+    compute_dx: bool = True
+    #: Whether this class's backward honours ``compute_dx = False``.
+    supports_compute_dx: bool = False
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -126,6 +91,12 @@ class Module:
         elif name in buffers:
             buffers[name] = _checked_replacement(self, name, buffers[name], value)
         else:
+            if name == "compute_dx" and not value and not type(self).supports_compute_dx:
+                raise ValueError(
+                    f"{type(self).__name__} always computes dx and cannot skip it; set "
+                    f"compute_dx = False on a layer with parameters that supports it (Linear, "
+                    f"Conv2d, BatchNorm), the first layer of the network"
+                )
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
@@ -222,6 +193,46 @@ class Module:
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
+
+    def freeze(self, prefix: str = "") -> Module:
+        """Freeze every parameter whose dotted name starts with ``prefix`` (see :meth:`unfreeze`).
+
+        A frozen parameter gets no gradient work (its ``grad`` is set to None and stays None)
+        and is skipped by the optimizers, weight decay included. ``prefix`` matches whole name
+        components: "layer1" matches "layer1.0.conv1.W" but not "layer10.W"; "" matches all.
+        Train/eval mode is not touched. Returns self.
+
+        Raises
+        ------
+        ValueError
+            When no parameter name starts with ``prefix`` (the message lists the top-level names).
+        """
+        for p in self._matching_parameters(prefix, "freeze"):
+            p.requires_grad = False
+            p.grad = None
+        return self
+
+    def unfreeze(self, prefix: str = "") -> Module:
+        """Let every parameter whose dotted name starts with ``prefix`` be trained again.
+
+        ``prefix`` matches whole name components, as in :meth:`freeze`. Returns self.
+        """
+        for p in self._matching_parameters(prefix, "unfreeze"):
+            p.requires_grad = True
+        return self
+
+    def _matching_parameters(self, prefix: str, what: str) -> list[Parameter]:
+        if not isinstance(prefix, str):
+            raise TypeError(f"{what}: prefix must be a str, got {type(prefix).__name__}")
+        found = [p for name, p in self.named_parameters()
+                 if not prefix or name == prefix or name.startswith(prefix + ".")]
+        if not found:
+            top = list(dict.fromkeys(name.split(".")[0] for name, _ in self.named_parameters()))
+            raise ValueError(
+                f"{type(self).__name__}.{what}({prefix!r}): no parameter name starts with "
+                f"{prefix!r} (a prefix matches whole dotted components); top-level names: {top}"
+            )
+        return found
 
     def to(self, dtype: Any) -> Module:
         """Convert every floating parameter and buffer to ``dtype`` (gradients are dropped)."""
@@ -327,58 +338,7 @@ def _checked_replacement(module: Module, name: str, old: np.ndarray, value: Any)
     return new
 
 
-class Sequential(Module):
-    """Layers applied in order; backward runs them in reverse.
+# Sequential lives in its own module; imported here so that both names keep working.
+from .sequential import Sequential  # noqa: E402
 
-    ``Sequential(a, b, c)`` names the layers ``"0"``, ``"1"``, ``"2"``;
-    ``Sequential(OrderedDict(Conv1=..., Relu1=...))`` keeps the given names. Like the lectures'
-    ``layers`` OrderedDict it is a mapping: ``net.layers["Conv1"]``, ``.keys()``, ``.values()``,
-    ``.items()``.
-    """
-
-    def __init__(self, *layers: Module | Mapping[str, Module]):
-        super().__init__()
-        if len(layers) == 1 and isinstance(layers[0], Mapping):
-            for name, layer in layers[0].items():
-                self.add_module(str(name), layer)
-        else:
-            for i, layer in enumerate(layers):
-                self.add_module(str(i), layer)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        for layer in self._modules.values():
-            x = layer.forward(x)
-        return x
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self._modules.values()):
-            dout = layer.backward(dout)
-        return dout
-
-    def append(self, layer: Module, name: str | None = None) -> Sequential:
-        self.add_module(name if name is not None else str(len(self._modules)), layer)
-        return self
-
-    # mapping / sequence protocol
-    def __getitem__(self, key: int | str) -> Module:
-        if isinstance(key, int):
-            return list(self._modules.values())[key]
-        return self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
+__all__ = ["Module", "Parameter", "Sequential"]

@@ -25,7 +25,12 @@ class BatchNorm(Module):
     """BatchNorm with ``gamma`` (scale) and ``beta`` (shift) of shape (num_features,).
 
     Accepts (N, num_features) or (N, num_features, H, W) input.
+
+    Backward honours ``compute_dx = False`` (returns None) and computes dgamma = sum(dout * xn)
+    and dbeta = sum(dout) only for parameters that are not frozen.
     """
+
+    supports_compute_dx = True
 
     def __init__(
         self,
@@ -78,13 +83,18 @@ class BatchNorm(Module):
         self._cache = (xn, std, axes, pshape, self.training)
         return gamma * xn + beta
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dout → dx (None with ``compute_dx = False``); accumulates dgamma and dbeta."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         xn, std, axes, pshape, training = self._cache
         gamma_p, beta_p = self._parameters["gamma"], self._parameters["beta"]
-        beta_p.accumulate(dout.sum(axis=axes))
-        gamma_p.accumulate((dout * xn).sum(axis=axes))
+        if beta_p.requires_grad:
+            beta_p.accumulate(dout.sum(axis=axes))
+        if gamma_p.requires_grad:
+            gamma_p.accumulate((dout * xn).sum(axis=axes))
+        if not self.compute_dx:
+            return None
         dxn = dout * gamma_p.data.reshape(pshape)
         if not training:  # the statistics are constants in eval mode
             return dxn / std

@@ -4,6 +4,9 @@ Shapes: x (N, C, H, W) → out (N, C, out_h, out_w) with, for a pool_h x pool_w 
 
     out_h = (H + 2*pad - pool_h) / stride + 1      (must divide exactly; see conv_output_size)
 
+or, with ``floor_mode=True`` (PyTorch's rule, an explicit opt-in), ``floor(...) + 1``: the last
+rows and columns that do not fill a step belong to no window, and their gradient is 0.
+
     max:  out[n, c, i, j] = max over the window  xpad[n, c, i*stride + y, j*stride + x]
     avg:  out[n, c, i, j] = mean over the window (pool_h * pool_w values, padded cells count)
 
@@ -31,6 +34,9 @@ Max-pool ties: the gradient of each window goes to ONE position, the first maxim
 row-major window order (y first, then x), the one ``np.argmax`` over the flattened window
 would choose. Where windows overlap (stride < pool size) a position collects the gradients of
 every window it is the chosen maximum of.
+
+These layers have no parameters and always compute dx (``compute_dx = False`` is refused; see
+``Module``).
 """
 
 from __future__ import annotations
@@ -92,8 +98,9 @@ class _Pool2d(Module):
     pad_value = 0.0
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | None = None,
-                 pad: int = 0) -> None:
+                 pad: int = 0, *, floor_mode: bool = False) -> None:
         super().__init__()
+        self.floor_mode = bool(floor_mode)
         self.pool_h, self.pool_w = _pair(kernel_size, "kernel_size")
         if stride is None:
             if self.pool_h != self.pool_w:
@@ -154,20 +161,30 @@ class _Pool2d(Module):
         return dxp[:, :, p:p + H, p:p + W].copy(order="K")
 
     def extra_repr(self) -> str:
-        return f"kernel_size=({self.pool_h}, {self.pool_w}), stride={self.stride}, pad={self.pad}"
+        extra = ", floor_mode=True" if self.floor_mode else ""
+        return (f"kernel_size=({self.pool_h}, {self.pool_w}), stride={self.stride}, "
+                f"pad={self.pad}{extra}")
 
 
 class MaxPool2d(_Pool2d):
     """Max pooling; ``stride`` defaults to the window size (no overlap). Pads with -inf.
 
     Backward sends each window's gradient to its first maximum in row-major window order.
+
+    Parameters
+    ----------
+    kernel_size : pool_h = pool_w, or a pair (pool_h, pool_w).
+    stride : step between windows (default: the window size).
+    pad : padding on every side, at most half the window.
+    floor_mode : keyword-only; True floors the output size as PyTorch does (see
+        ``dlscratch.util.conv_output_size``) instead of refusing windows that do not tile.
     """
 
     pad_value = -np.inf
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | None = None,
-                 pad: int = 0) -> None:
-        super().__init__(kernel_size, stride, pad)
+                 pad: int = 0, *, floor_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, pad, floor_mode=floor_mode)
         # windows that tile the input: the two-step (rows, then columns) computation
         self.separable = self.pad == 0 and self.pool_h == self.pool_w == self.stride
         self._cache: tuple | None = None
@@ -177,6 +194,7 @@ class MaxPool2d(_Pool2d):
         xp, out_h, out_w = self._prepare(x)
         if self.separable:
             k = self.stride
+            xp = xp[:, :, :out_h * k, :out_w * k]  # floor_mode: the rows no window covers go
             R = _max_of([xp[..., j::k] for j in range(k)])  # (N, C, H, out_w)
             out = _max_of([R[:, :, i::k] for i in range(k)])  # (N, C, out_h, out_w)
             self._cache = (xp, R, out)
@@ -195,9 +213,14 @@ class MaxPool2d(_Pool2d):
             dR = np.empty_like(R, dtype=dout.dtype)
             _route_to_first_max(dout, [R[:, :, i::k] for i in range(k)], out,
                                 [dR[:, :, i::k] for i in range(k)])
-            dx = np.empty_like(xp, dtype=dout.dtype)
+            if xp.shape == self.x_shape:
+                dx = np.empty_like(xp, dtype=dout.dtype)
+                tiled = dx
+            else:  # floor_mode: the rows and columns that no window covers get 0
+                dx = _full_like(xp, self.x_shape, 0.0).astype(dout.dtype, copy=False)
+                tiled = dx[:, :, :xp.shape[2], :xp.shape[3]]
             _route_to_first_max(dR, [xp[..., j::k] for j in range(k)], R,
-                                [dx[..., j::k] for j in range(k)])
+                                [tiled[..., j::k] for j in range(k)])
             return dx
         dxp = _full_like(xp, xp.shape, 0.0).astype(dout.dtype, copy=False)
         _route_to_first_max(dout, self._windows(xp), out, self._windows(dxp),
@@ -220,11 +243,13 @@ class AvgPool2d(_Pool2d):
     cells count in the mean (PyTorch's ``count_include_pad=True``).
 
     Backward: every position of a window receives ``dout / (pool_h * pool_w)``.
+
+    Parameters are those of :class:`MaxPool2d` (``floor_mode`` included).
     """
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | None = None,
-                 pad: int = 0) -> None:
-        super().__init__(kernel_size, stride, pad)
+                 pad: int = 0, *, floor_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, pad, floor_mode=floor_mode)
         self._xp: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:

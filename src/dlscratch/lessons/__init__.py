@@ -12,5 +12,9 @@ suite can check them:
   Trainer, filters before and after training;
 * :mod:`.seed002_perceptron` - a perceptron on a two-class blob set;
 * :mod:`.seed003_mlp_csv` - a sigmoid MLP on MNIST in Kaggle's CSV format;
-* :mod:`.seed004_xor` - the delta rule, and XOR learned by backprop.
+* :mod:`.seed004_xor` - the delta rule, and XOR learned by backprop;
+* :mod:`.transfer_learning` - a small ResNet pretrained on digits 0-4, its frozen backbone
+  reused for digits 5-9 with few images, against training from scratch, then fine-tuned;
+* :mod:`.torch_side_by_side` - the same network trained in dlscratch and in PyTorch with the
+  same weights and batches: the name-mapping table, equal losses, equal predictions.
 """

@@ -1,12 +1,26 @@
-"""Lecture 000: neural networks - forward pass, softmax, MNIST inference, losses, numerical
-gradients, gradient descent, simpleNet and TwoLayerNet.
+# %% [markdown]
+# # 스물일곱번째 수업: 인공신경망 — Neural networks (lecture 000)
+#
+# The note's sections in order: a 3-layer network, the output layer (softmax and its overflow),
+# recognising handwritten digits with the book's trained weights (accuracy 0.9352), loss
+# functions, mini-batches, numerical differentiation, gradients, gradient descent, the gradient
+# of a network (simpleNet) and TwoLayerNet trained with numerical gradients.
+#
+# What changed from the note, everywhere: ``common.functions`` -> ``dlscratch.functions`` and
+# ``dataset.mnist`` -> ``dlscratch.datasets`` (no ``sys.path.append(os.pardir)``); the pickle of
+# trained weights is read with a restricted unpickler (no code in it can run); every
+# ``np.random`` call takes a seeded ``rng``; pictures are written to an output folder. Each other
+# fix is said where it happens.
+#
+# Run: ``python -m dlscratch.lessons.seed000_neural_network [--out DIR]``;
+# ``DLSCRATCH_FAST=1`` for the fast mode (a tiny network for the numerical-gradient training).
 
-Imports changed from the note (``common.functions`` -> ``dlscratch.functions``, ``dataset.mnist``
--> ``dlscratch.datasets``), no ``sys.path`` hack, and the pickle of pretrained weights read
-through the restricted importer.
-"""
-
+# %%
 from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,11 +34,18 @@ from ..functions import (
     softmax,
     sum_squares_error,
 )
-from ..gradient import gradient_descent, numerical_diff, numerical_gradient
+from ..gradient import gradient_descent, numerical_diff, numerical_gradient, tangent_line
 from ..models import TwoLayerNet, simpleNet
+from ._common import Outputs, expect, fast_mode, parse_args
+
+# %% [markdown]
+# ## 3층 신경망 — A 3-layer network
+#
+# ``sigmoid`` and ``identity_function`` are used but never defined in the note: they come from
+# ``dlscratch.functions`` (fix).
 
 
-# ---------------------------------------------------------------------- the 3-layer network
+# %%
 def init_network() -> dict[str, np.ndarray]:
     network = {}
     network["W1"] = np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]])
@@ -44,10 +65,65 @@ def forward(network, x):
     a2 = np.dot(z1, W2) + b2
     z2 = sigmoid(a2)
     a3 = np.dot(z2, W3) + b3
-    return identity_function(a3)
+    y = identity_function(a3)
+    return y
 
 
-# ---------------------------------------------------------------------- MNIST inference
+# %% [markdown]
+# ## 출력층 설계: Softmax 함수와 Overflow 문제 — The output layer: softmax and overflow
+#
+# The note's first ``softmax`` overflows for large scores (``np.exp(1010)`` is inf, inf/inf is
+# nan); subtracting the maximum first gives the same probabilities, finite. (The note's text
+# also says ``np.sump``: it is ``np.sum``.) dlscratch's ``softmax`` is the second one, and also
+# works on batches (one row per sample).
+
+
+# %%
+def softmax_naive(a):
+    """The note's first softmax (overflows)."""
+    exp_a = np.exp(a)
+    sum_exp_a = np.sum(exp_a)
+    y = exp_a / sum_exp_a
+    return y
+
+
+def softmax_overflow_demo() -> tuple[np.ndarray, np.ndarray]:
+    a = np.array([1010.0, 1000.0, 990.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        naive = softmax_naive(a)  # [nan nan nan]
+    return naive, softmax(a)  # [9.99954600e-01 4.53978686e-05 2.06106005e-09]
+
+
+# %% [markdown]
+# ## 손글씨 숫자 인식: MNIST 데이터셋 로드와 이미지 시각화 — MNIST and img_show
+#
+# ``load_mnist(flatten=True, normalize=False)`` gives 784 pixels 0-255 per image. The note's
+# ``plt.imshow(img, cmap='grey')`` becomes ``dlscratch.plot.img_show``, which returns the figure
+# and writes it to the output folder. (The note says the labels are 0~8: they are 0~9.)
+# Offline, the data are the bundled ``mnist-sample``: exactly the 10,000 MNIST test images, split
+# 8,000 + 2,000.
+
+
+# %%
+def first_training_image():
+    (x_train, t_train), (x_test, t_test) = load_mnist(flatten=True, normalize=False,
+                                                      dataset="mnist-sample")
+    img = x_train[0]
+    label = t_train[0]
+    return img, label
+
+
+# %% [markdown]
+# ## 신경망 추론 처리 — Inference with the trained weights
+#
+# ``get_data`` returns the MNIST test set: the sample's two parts joined, 10,000 images. The
+# note reuses the name ``init_network`` for loading ``sample_weight.pkl``, which would replace
+# the 3-layer network above; here it is ``init_network_pretrained`` (fix), and the pickle is read
+# by ``load_sample_weights`` (restricted unpickler). The note's loop prints a line for every
+# correct image (9,352 lines); only the first few are printed here.
+
+
+# %%
 def get_data():
     """The MNIST test set, all 10,000 images (shipped with dlscratch as the mnist-sample)."""
     (x_train, t_train), (x_test, t_test) = load_mnist(
@@ -55,50 +131,162 @@ def get_data():
     return np.concatenate([x_train, x_test]), np.concatenate([t_train, t_test])
 
 
+def init_network_pretrained() -> dict[str, np.ndarray]:
+    return load_sample_weights()  # W1 (784, 50), b1, W2 (50, 100), b2, W3 (100, 10), b3
+
+
 def predict(network, x):
     W1, W2, W3 = network["W1"], network["W2"], network["W3"]
     b1, b2, b3 = network["b1"], network["b2"], network["b3"]
-    z1 = sigmoid(np.dot(x, W1) + b1)
-    z2 = sigmoid(np.dot(z1, W2) + b2)
-    return softmax(np.dot(z2, W3) + b3)
+    a1 = np.dot(x, W1) + b1
+    z1 = sigmoid(a1)
+    a2 = np.dot(z1, W2) + b2
+    z2 = sigmoid(a2)
+    a3 = np.dot(z2, W3) + b3
+    y = softmax(a3)
+    return y
 
 
-def mnist_accuracy(batch_size: int | None = None) -> float:
-    """Accuracy of the book's pretrained network, one image at a time or in batches."""
+def mnist_accuracy(batch_size: int | None = None, print_first: int = 0) -> float:
+    """Accuracy of the book's trained network, one image at a time or in batches (배치 처리)."""
     x, t = get_data()
-    network = load_sample_weights()
+    network = init_network_pretrained()
     accuracy_cnt = 0
     if batch_size is None:
         for i in range(len(x)):
-            if np.argmax(predict(network, x[i])) == t[i]:
+            y = predict(network, x[i])
+            p = np.argmax(y)
+            if p == t[i]:
+                if accuracy_cnt < print_first:
+                    print("predicted num = ", p, " Original num = ", t[i])
                 accuracy_cnt += 1
     else:
         for i in range(0, len(x), batch_size):
-            p = np.argmax(predict(network, x[i:i + batch_size]), axis=1)
+            x_batch = x[i:i + batch_size]
+            y_batch = predict(network, x_batch)
+            p = np.argmax(y_batch, axis=1)
             accuracy_cnt += int(np.sum(p == t[i:i + batch_size]))
-    return accuracy_cnt / len(x)
+    return float(accuracy_cnt) / len(x)
 
 
-# ---------------------------------------------------------------------- gradients
+# %% [markdown]
+# ## 신경망 학습: 손실함수 — Loss functions
+#
+# ``sum_squares_error`` E = 1/2 sum_k (y_k - t_k)^2 and ``cross_entropy_error``
+# E = -sum_k t_k log(y_k + 1e-7), on the note's example (the answer is 2; y puts 0.6 on it).
+# The batch versions divide by the batch size; ``cross_entropy_error2`` (integer labels) is the
+# same function in dlscratch: ``cross_entropy_error`` accepts one-hot rows or labels.
+
+
+# %%
+def loss_examples() -> dict[str, float]:
+    t = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
+    return {"SSE": sum_squares_error(y, t), "CEE": cross_entropy_error(y, t)}
+
+
+# %% [markdown]
+# ## 미니배치 학습 — Mini-batches
+#
+# ``np.random.choice(train_size, batch_size)`` draws from NumPy's global generator; here from a
+# seeded ``rng`` (fix), so the lesson gives the same batch every run.
+
+
+# %%
+def minibatch_losses(rng=0) -> tuple[float, float]:
+    """CEE of the trained network on a batch of 10, with one-hot and with integer labels."""
+    (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True, dataset="mnist-sample")
+    train_size = x_train.shape[0]
+    batch_size = 10
+    batch_mask = as_generator(rng).choice(train_size, batch_size)
+    x_batch = x_train[batch_mask]
+    t_batch = t_train[batch_mask]
+    y = predict(init_network_pretrained(), x_batch)
+    return cross_entropy_error(y, t_batch), cross_entropy_error(y, np.argmax(t_batch, axis=1))
+
+
+# %% [markdown]
+# ## 수치미분 — Numerical differentiation
+#
+# ``numerical_diff`` is the central difference (f(x+h) - f(x-h)) / 2h with h = 1e-4 (the
+# note's comment says 0.00001; 1e-4 is 0.0001). ``function_1`` is used but not defined in the
+# note: it is the book's 0.01 x^2 + 0.1 x (fix). The note's second ``tangent_line`` calls
+# ``numerical_gradient`` on a number, which fails (it perturbs an array in place): the first
+# one, with ``numerical_diff``, is the one drawn.
+
+
+# %%
 def function_1(x):
     return 0.01 * x**2 + 0.1 * x
 
 
+# %% [markdown]
+# ## 편미분 — Partial derivatives
+#
+# At (x0, x1) = (3, 4): fix x1 = 4 and differentiate in x0, then fix x0 = 3.
+
+
+# %%
+def function_tmp1(x0):
+    return x0 * x0 + 4.0**2.0
+
+
+def function_tmp2(x1):
+    return 3.0**2.0 + x1 * x1
+
+
+# %% [markdown]
+# ## 기울기 — The gradient, and its picture (quiver)
+#
+# ``numerical_gradient`` of dlscratch handles arrays of any shape (the note's
+# ``_numerical_gradient_no_batch`` plus its batch loop). In the note's quiver code
+# ``x, Y = np.meshgrid(...)`` is followed by ``X.flatten()``: ``X`` was never defined (fix:
+# ``X, Y``); ``plt.legend()`` without labelled lines only warns (dropped); the ``print(x)`` in
+# the batch loop prints 324 lines (dropped). ``plot_gradient_field`` draws -grad f.
+
+
+# %%
 def function_2(x):
     return x[0] ** 2 + x[1] ** 2
 
 
 def gradient_examples() -> dict[str, np.ndarray]:
     return {
-        "diff_at_5": numerical_diff(function_1, 5),
-        "diff_at_10": numerical_diff(function_1, 10),
-        "grad_at_3_4": numerical_gradient(function_2, np.array([3.0, 4.0])),
-        "grad_at_0_2": numerical_gradient(function_2, np.array([0.0, 2.0])),
-        "grad_at_3_0": numerical_gradient(function_2, np.array([3.0, 0.0])),
+        "diff_at_5": numerical_diff(function_1, 5),  # 0.2 (exactly 0.02 x + 0.1)
+        "diff_at_10": numerical_diff(function_1, 10),  # 0.3
+        "tmp1_at_3": numerical_diff(function_tmp1, 3.0),  # 6.0
+        "tmp2_at_4": numerical_diff(function_tmp2, 4.0),  # 8.0
+        "grad_at_3_4": numerical_gradient(function_2, np.array([3.0, 4.0])),  # [6, 8]
+        "grad_at_0_2": numerical_gradient(function_2, np.array([0.0, 2.0])),  # [0, 4]
+        "grad_at_3_0": numerical_gradient(function_2, np.array([3.0, 0.0])),  # [6, 0]
         "descent": gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=100)[0],
     }
 
 
+# %% [markdown]
+# ## 경사하강법 — Gradient descent, and its path
+#
+# dlscratch's ``gradient_descent`` returns ``(x, x_history)`` like the note's second version,
+# and does not modify ``init_x`` (the note's ``x = init_x`` then ``x -= ...`` changes the
+# caller's array). From (-3, 4) with lr = 0.1 each step multiplies x by 1 - 2 lr = 0.8.
+
+
+# %%
+def descent_path(lr=0.1, step_num=20):
+    init_x = np.array([-3.0, 4.0])
+    x, x_history = gradient_descent(function_2, init_x, lr=lr, step_num=step_num)
+    return x, x_history
+
+
+# %% [markdown]
+# ## 신경망에서의 기울기 — The gradient of a network (simpleNet)
+#
+# ``simpleNet`` holds W (2, 3) drawn from N(0, 1) (a seeded rng instead of ``np.random.randn``);
+# ``f(W)`` ignores its argument: ``numerical_gradient`` perturbs ``net.W`` in place and the loss
+# sees it through the network.
+
+
+# %%
 def simple_net_gradient(rng=0):
     """dL/dW of simpleNet at x = [0.6, 0.9], t = [0, 0, 1], by numerical_gradient."""
     net = simpleNet(rng=rng)
@@ -108,12 +296,69 @@ def simple_net_gradient(rng=0):
     def f(W):
         return net.loss(x, t)
 
-    return net, numerical_gradient(f, net.W)
+    dW = numerical_gradient(f, net.W)
+    return net, dW
+
+
+# %% [markdown]
+# ## 2층 신경망 클래스와 미니배치 학습 — TwoLayerNet trained with numerical gradients
+#
+# ``TwoLayerNet`` is dlscratch's (same ``params`` W1, b1, W2, b2, sigmoid, softmax). It holds
+# float32 weights; its ``numerical_gradient`` computes in float64 (in float32 the difference of
+# two losses 2e-4 apart is mostly rounding noise) and restores the network exactly.
+#
+# One numerical gradient costs two losses per parameter: 2 x 39,760 forward passes for the
+# note's 784-50-10 network. The lesson times the first one, prints the estimate for all
+# ``iters_num`` iterations, and shows a progress bar for the rest. The fast mode uses a tiny
+# network (hidden_size=2) and batches of 5. The note stops there, with the losses printed;
+# the same loop with backprop (``network.gradient``, the next lecture) is thousands of times
+# faster and actually learns, so it follows.
+
+
+# %%
+def train_numerical(iters_num=5, batch_size=100, hidden_size=50, learning_rate=0.1, rng=0,
+                    verbose=True):
+    """The note's loop with ``network.numerical_gradient``: (train_loss_list, seconds per
+    gradient, largest difference from backprop's gradient on the first batch)."""
+    from tqdm import tqdm
+
+    (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True, dataset="mnist-sample")
+    g = as_generator(rng)
+    train_loss_list = []
+    train_size = x_train.shape[0]
+    network = TwoLayerNet(input_size=784, hidden_size=hidden_size, output_size=10, rng=g)
+    bar = None
+    for i in range(iters_num):
+        batch_mask = g.choice(train_size, batch_size)
+        x_batch = x_train[batch_mask]
+        t_batch = t_train[batch_mask]
+        if i == 0:  # measure one gradient first: the estimate below is measured, not guessed
+            t0 = time.perf_counter()
+            grad = network.numerical_gradient(x_batch, t_batch)
+            seconds = time.perf_counter() - t0
+            backprop = network.gradient(x_batch.astype(np.float64), t_batch)
+            max_diff = max(float(np.abs(grad[k] - backprop[k]).max()) for k in grad)
+            if verbose:
+                n = sum(p.size for p in network.params.values())
+                print(f"one numerical gradient ({n} parameters, 2 losses each): {seconds:.2f} s;"
+                      f" {iters_num} iterations: about {seconds * iters_num:.1f} s")
+            bar = tqdm(total=iters_num, initial=1, desc="numerical_gradient", unit="it",
+                       file=sys.stdout, disable=not verbose)
+        else:
+            grad = network.numerical_gradient(x_batch, t_batch)
+            bar.update(1)
+        for key in ("W1", "b1", "W2", "b2"):
+            network.params[key] -= learning_rate * grad[key]
+        loss = network.loss(x_batch, t_batch)
+        train_loss_list.append(float(loss))
+    bar.close()
+    return train_loss_list, seconds, max_diff
 
 
 def train_two_layer_net(iters_num=1000, batch_size=100, learning_rate=0.1, rng=0,
                         use_backprop=True):
-    """The note's mini-batch loop; ``use_backprop=False`` uses the (very slow) numerical one."""
+    """The note's mini-batch loop with backprop (``use_backprop=False``: numerical, slow):
+    (train_loss_list, test accuracy)."""
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, one_hot_label=True,
                                                       dataset="mnist-sample")
     g = as_generator(rng)
@@ -127,25 +372,123 @@ def train_two_layer_net(iters_num=1000, batch_size=100, learning_rate=0.1, rng=0
             grad = network.numerical_gradient(x_batch, t_batch)
         for key in ("W1", "b1", "W2", "b2"):
             network.params[key] -= learning_rate * grad[key]
-        train_loss_list.append(network.loss(x_batch, t_batch))
+        train_loss_list.append(float(network.loss(x_batch, t_batch)))
     return train_loss_list, network.accuracy(x_test, t_test)
 
 
-def main() -> None:
-    print(forward(init_network(), np.array([1.0, 0.5])))  # [0.31682708 0.69627909]
-    print(softmax(np.array([1010, 1000, 990])))  # finite: the max is subtracted
-    y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
-    t = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
-    print("SSE", sum_squares_error(y, t), "CEE", cross_entropy_error(y, t))
-    print("Accuracy: " + str(mnist_accuracy()))
-    print("Accuracy (batches of 100): " + str(mnist_accuracy(batch_size=100)))
-    for k, v in gradient_examples().items():
-        print(k, v)
-    _, dW = simple_net_gradient()
-    print("simpleNet dW\n", dW)
-    losses, acc = train_two_layer_net()
-    print(f"TwoLayerNet: loss {losses[0]:.3f} -> {losses[-1]:.3f}, test accuracy {acc:.4f}")
+# %% [markdown]
+# ## 실행 — Running the lesson
+#
+# ``run`` goes through the sections in order, prints what the note prints, draws the note's
+# pictures into the output folder and returns the key numbers; ``check`` asserts them.
 
 
+# %%
+def run(fast: bool | None = None, out=None, rng=0, verbose=True) -> dict:
+    """The whole lesson; returns its key numbers (plots written into ``out``)."""
+    from ..plot import img_show, plot_descent_path, plot_gradient_field, plot_tangent_line
+
+    fast = fast_mode() if fast is None else fast
+    outputs = out if isinstance(out, Outputs) else Outputs(out, "seed000")
+    say = print if verbose else (lambda *a, **k: None)
+    r: dict = {"outputs": outputs, "fast": fast}
+
+    r["y"] = forward(init_network(), np.array([1.0, 0.5]))
+    say("3-layer network, y =", r["y"])  # [0.31682708 0.69627909]
+    r["softmax_naive"], r["softmax"] = softmax_overflow_demo()
+    say("softmax of [1010, 1000, 990]: the note's first version", r["softmax_naive"],
+        "; with the max subtracted", r["softmax"])
+
+    img, label = first_training_image()
+    r["label"] = int(label)
+    say("label", label, "img.shape", img.shape, "-> reshaped", img.reshape(28, 28).shape)
+    img_show(img.reshape(28, 28), label=label, show=False,
+             path=outputs.path("seed000_img_show.png"))
+
+    r["accuracy"] = mnist_accuracy(print_first=5 if verbose else 0)
+    say("Accuracy: " + str(r["accuracy"]))
+    r["accuracy_batch"] = mnist_accuracy(batch_size=100)
+    say("Accuracy (batch_size = 100): " + str(r["accuracy_batch"]))
+
+    r["losses"] = loss_examples()
+    say("SSE", r["losses"]["SSE"], "CEE", r["losses"]["CEE"])  # 0.0975, 0.5108
+    r["cee_onehot"], r["cee_labels"] = minibatch_losses(rng=rng)
+    say(f"mini-batch of 10: CEE one-hot {r['cee_onehot']:.6f}, integer labels "
+        f"{r['cee_labels']:.6f}")
+
+    r["gradients"] = gradient_examples()
+    for k, v in r["gradients"].items():
+        say(k, v)
+    tf = tangent_line(function_1, 5)
+    r["tangent_at_0"] = float(tf(0.0))  # y-intercept f(5) - 0.2 * 5 = -0.25
+    plot_tangent_line(function_1, 5, path=outputs.path("seed000_tangent_line.png"))
+    plot_gradient_field(function_2, path=outputs.path("seed000_gradient_field.png"))
+    x, x_history = descent_path()
+    r["descent_20"], r["x_history"] = x, x_history
+    say("gradient descent, 20 steps from (-3, 4):", x)
+    plot_descent_path(x_history, function_2, path=outputs.path("seed000_descent_path.png"))
+
+    net, dW = simple_net_gradient(rng=rng)
+    r["simple_net"], r["dW"] = net, dW
+    say("simpleNet dW =\n", dW)
+
+    if fast:
+        iters_num, batch_size, hidden_size, bp_iters = 3, 5, 2, 300
+    else:
+        iters_num, batch_size, hidden_size, bp_iters = 5, 100, 50, 2000
+    r["train_loss_list"], r["seconds_per_gradient"], r["max_diff"] = train_numerical(
+        iters_num, batch_size, hidden_size, rng=rng, verbose=verbose)
+    say("Train Loss: ", r["train_loss_list"])
+    say(f"numerical vs backprop gradient on the first batch: largest difference "
+        f"{r['max_diff']:.2e}")
+    r["bp_losses"], r["bp_accuracy"] = train_two_layer_net(iters_num=bp_iters, rng=rng)
+    say(f"backprop, {bp_iters} iterations: loss {r['bp_losses'][0]:.3f} -> "
+        f"{np.mean(r['bp_losses'][-50:]):.3f} (mean of the last 50), test accuracy "
+        f"{r['bp_accuracy']:.4f}")
+    return r
+
+
+def check(r: dict) -> None:
+    """The lesson's key numbers."""
+    expect(np.allclose(r["y"], [0.31682708, 0.69627909], atol=1e-8),
+           f"the 3-layer network should give [0.31682708 0.69627909], got {r['y']}")
+    expect(bool(np.all(np.isnan(r["softmax_naive"]))) and abs(r["softmax"][0] - 0.9999546) < 1e-6,
+           "the note's softmax should overflow to nan and the stable one give 0.9999546 first")
+    expect(r["accuracy"] == 0.9352 and r["accuracy_batch"] == 0.9352,
+           f"the book's weights should score 0.9352 on the MNIST test set, one at a time and in "
+           f"batches; got {r['accuracy']} and {r['accuracy_batch']}")
+    expect(abs(r["losses"]["SSE"] - 0.0975) < 1e-12 and abs(r["losses"]["CEE"] - 0.5108254) < 1e-6,
+           f"SSE 0.0975 and CEE 0.5108 on the note's example, got {r['losses']}")
+    expect(abs(r["cee_onehot"] - r["cee_labels"]) < 1e-12,
+           "cross_entropy_error with one-hot rows and with integer labels should agree")
+    g = r["gradients"]
+    expect(abs(g["diff_at_5"] - 0.2) < 1e-6 and abs(g["tmp1_at_3"] - 6.0) < 1e-6
+           and np.allclose(g["grad_at_3_4"], [6, 8], atol=1e-6),
+           f"numerical derivatives 0.2, 6.0 and gradient [6, 8], got {g['diff_at_5']}, "
+           f"{g['tmp1_at_3']}, {g['grad_at_3_4']}")
+    expect(np.allclose(r["descent_20"], np.array([-3.0, 4.0]) * 0.8**20, rtol=1e-6),
+           f"20 steps of lr 0.1 should give (-3, 4) * 0.8^20, got {r['descent_20']}")
+    x, t = np.array([0.6, 0.9]), np.array([0, 0, 1])
+    expect(np.allclose(r["dW"], np.outer(x, softmax(x @ r["simple_net"].W) - t), atol=1e-6),
+           "simpleNet's numerical dW should equal the analytic x (softmax(x W) - t)")
+    expect(r["max_diff"] < 1e-6,
+           f"numerical and backprop gradients should agree; largest difference {r['max_diff']:.2e}")
+    first, last = np.mean(r["bp_losses"][:20]), np.mean(r["bp_losses"][-50:])
+    expect(last < first - 0.3,
+           f"backprop training should lower the loss; mean {first:.3f} -> {last:.3f}")
+    if not r["fast"]:
+        expect(r["bp_accuracy"] > 0.9, f"2,000 backprop iterations should pass 0.9 test "
+                                       f"accuracy, got {r['bp_accuracy']:.4f}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv, "Lecture 000: neural networks, MNIST inference (0.9352), "
+                            "numerical gradients and TwoLayerNet")
+    r = run(out=args.out)
+    check(r)
+    print(r["outputs"].listing())
+
+
+# %%
 if __name__ == "__main__":
     main()

@@ -9,13 +9,19 @@ live dict-like view that maps the lectures' names ("W1", "b1", ...) to the layer
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..functions import log_softmax, softmax
 from ..gradient import numerical_gradient as _numerical_gradient
+from ..layers.loss import check_class_targets
 from ..layers.module import Module, Parameter
+from . import _paramfiles as _files
 
 
 class ParamsView(MutableMapping):
@@ -65,9 +71,36 @@ class Net(Module):
     def _set_param_names(self, names: dict[str, str]) -> None:
         object.__setattr__(self, "params", ParamsView(self, names))
 
+    def __getattr__(self, name: str) -> Any:
+        if name == "params":  # a network that names no lecture parameters: dotted names
+            return ParamsView(self, {n: n for n, _ in self.named_parameters()})
+        return super().__getattr__(name)
+
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments that rebuild this network (used by ``dlscratch.io``)."""
         return dict(self._config)
+
+    @classmethod
+    def count_parameters(cls, config: Mapping[str, Any]) -> int:
+        """Trainable numbers ``cls(**config)`` would hold, computed without building it.
+
+        ``config`` is complete (:func:`dlscratch.models.config.check_config` adds the
+        defaults). Raises ValueError / TypeError for a config that cannot be built. Every
+        class that :mod:`dlscratch.io` may load defines it.
+        """
+        raise NotImplementedError(
+            f"{cls.__name__}.count_parameters(config) is not defined, so a file's config "
+            "cannot be checked before the network is built"
+        )
+
+    @classmethod
+    def count_buffers(cls, config: Mapping[str, Any]) -> int | None:
+        """Numbers in non-trainable state (BatchNorm's running statistics); None if unknown."""
+        return None
+
+    def num_parameters(self) -> int:
+        """Number of trainable numbers in this network."""
+        return sum(p.data.size for p in self.parameters())
 
     # -- forward
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -77,8 +110,6 @@ class Net(Module):
     def predict(self, x: np.ndarray) -> np.ndarray:
         y = self.forward(x)
         if self.predict_probabilities:
-            from ..functions import softmax
-
             y = softmax(y)
         return y
 
@@ -89,27 +120,100 @@ class Net(Module):
         """The training loss: cross-entropy of softmax(scores) (+ any weight-decay term)."""
         return self.last_layer.forward(self.forward(x), t) + self.regularization_loss()
 
+    # -- evaluation (eval mode, batch by batch, validated like ``loss``)
+    def _check_inputs(self, where: str, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 0:
+            raise ValueError(f"{where}: x must be a batch (N, ...), got a scalar")
+        if np.issubdtype(x.dtype, np.inexact):
+            bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+            if bad:
+                raise ValueError(
+                    f"{where}: the input x contains NaN or inf ({bad} of {x.size} values); "
+                    "clean or impute the data (e.g. np.nan_to_num) before evaluating"
+                )
+        return x
+
+    @contextlib.contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
+
+    def _scores(self, x: np.ndarray, batch_size: int | None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, scores)`` of consecutive batches of ``x`` (call it in eval mode)."""
+        if batch_size is not None and (isinstance(batch_size, bool) or
+                                       not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        n = len(x)
+        step = max(n if not batch_size else int(batch_size), 1)
+        for i in range(0, n, step):
+            yield i, np.asarray(self.forward(x[i:i + step]))
+
+    def predict_labels(self, x: np.ndarray, batch_size: int | None = 100) -> np.ndarray:
+        """Predicted classes ``argmax_k scores[n, k]``, shape (N,) int64, in eval mode.
+
+        Computed ``batch_size`` samples at a time (all at once for None); the previous
+        mode is restored. NaN or inf in ``x`` is a ValueError.
+        """
+        x = self._check_inputs(f"{type(self).__name__}.predict_labels", x)
+        out = np.empty(len(x), dtype=np.int64)
+        with self._eval_mode():
+            for i, y in self._scores(x, batch_size):
+                out[i:i + len(y)] = np.argmax(y, axis=1)
+        return out
+
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
         """Fraction of samples whose argmax score equals the label (one-hot or integer).
 
         Computed ``batch_size`` samples at a time (all at once for None), in eval mode
         (dropout off, BatchNorm on running statistics); the previous mode is restored.
+        The labels are checked as :meth:`loss` checks them (same messages): integer labels
+        (N,) in [0, C) or one-hot (N, C); NaN or inf in ``x`` is a ValueError.
         """
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=1)
-        n = x.shape[0]
-        step = n if not batch_size else batch_size
-        correct = 0
-        was_training = self.training
-        self.eval()
-        try:
-            for i in range(0, n, step):
-                y = self.forward(x[i:i + step])
-                correct += int(np.sum(np.argmax(y, axis=1) == t[i:i + step]))
-        finally:
-            self.train(was_training)
-        return correct / n if n else 0.0
+        return self._evaluate("accuracy", x, t, batch_size, want_loss=False)[1]
+
+    def evaluate(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100
+                 ) -> tuple[float, float]:
+        """``(loss, accuracy)`` over a data set, in eval mode, batch by batch.
+
+        loss = -(1/N) sum_n log softmax(scores_n)[t_n] (the data loss: no weight-decay term;
+        for one-hot rows -(1/N) sum_n sum_k t[n, k] log softmax(scores_n)[k]);
+        accuracy = (1/N) #{n : argmax_k scores[n, k] = t_n}. Labels and inputs are checked as
+        in :meth:`accuracy`. An empty data set is a ValueError.
+        """
+        return self._evaluate("evaluate", x, t, batch_size, want_loss=True)
+
+    def _evaluate(self, method: str, x, t, batch_size: int | None, *,
+                  want_loss: bool) -> tuple[float, float]:
+        where = f"{type(self).__name__}.{method}"
+        x = self._check_inputs(where, x)
+        n = len(x)
+        if n == 0:
+            raise ValueError(f"{where}: no samples (x has length 0)")
+        labels = onehot = None
+        total_loss, correct = 0.0, 0
+        with self._eval_mode():
+            for i, y in self._scores(x, batch_size):
+                if y.ndim != 2:
+                    raise ValueError(f"{where}: scores must be (N, C), got shape {y.shape}")
+                if i == 0:  # the number of classes is known now: check every label at once
+                    tt = check_class_targets(where, t, (n, y.shape[1]))
+                    labels = np.argmax(tt, axis=1) if tt.ndim == 2 else tt
+                    onehot = tt if tt.ndim == 2 else None
+                m = len(y)
+                correct += int(np.sum(np.argmax(y, axis=1) == labels[i:i + m]))
+                if want_loss:
+                    logp = log_softmax(y.astype(np.float64, copy=False))
+                    if onehot is None:
+                        total_loss -= float(np.sum(logp[np.arange(m), labels[i:i + m]]))
+                    else:
+                        total_loss -= float(np.sum(onehot[i:i + m] * logp))
+        return (total_loss / n if want_loss else float("nan")), correct / n
 
     # -- gradients
     def backward(self, dout: float = 1.0) -> np.ndarray | None:
@@ -127,23 +231,65 @@ class Net(Module):
         p = self.params.parameter(key)
         return p.grad if p.grad is not None else np.zeros_like(p.data)
 
+    def in_float64(self) -> contextlib.AbstractContextManager[None]:
+        """Compute in float64 inside a ``with`` block, whatever this network's dtype.
+
+        Every floating parameter and buffer is replaced by a float64 copy; on leaving (also
+        when the block raises) the original arrays themselves are put back, so the network is
+        exactly as before: the same array objects, bit-identical values, the same dtype and
+        gradients (BatchNorm's running statistics included).
+        """
+        return _files.float64_copies(self)
+
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Central-difference gradients of ``loss(x, t)`` for every parameter (slow: a check)."""
+        """Central-difference gradients of ``loss(x, t)`` for every parameter (slow: a check).
+
+        d loss / d p[i] ~ (loss(p[i] + h) - loss(p[i] - h)) / 2h, h = 1e-4, computed in float64
+        whatever the network's dtype (:meth:`in_float64`): in float32 the difference of two
+        losses 2e-4 apart is mostly rounding noise. The network is restored exactly afterwards
+        (even if ``loss`` raises). Returns float64 arrays keyed like ``params``.
+        """
+        if np.issubdtype(np.asarray(x).dtype, np.floating):
+            x = np.asarray(x, dtype=np.float64)
+
         def loss_w(_):
             return self.loss(x, t)
 
-        return {k: _numerical_gradient(loss_w, self.params[k]) for k in self.params}
+        with self.in_float64():
+            return {k: _numerical_gradient(loss_w, self.params[k]) for k in self.params}
+
+    # -- Dropout's convention (the book's weights expect its test-time scaling)
+    def dropout_mode(self) -> str | None:
+        """``"book"`` when this network's Dropout layers scale at test time (the book's
+        convention), ``"inverted"`` when they do not, None when it has no Dropout."""
+        return _files.dropout_mode(self)
+
+    def set_dropout_mode(self, mode: str) -> None:
+        """Set every Dropout layer to ``"book"`` (train: x * mask; eval: x * (1 - p)) or
+        ``"inverted"`` (train: x * mask / (1 - p); eval: x); see :mod:`dlscratch.layers.dropout`."""
+        _files.set_dropout_mode(self, mode)
 
     # -- the lectures' files
-    def save_params(self, file_name: str = "params.pkl") -> None:
-        """Save ``params`` (W1, b1, ...) in dlscratch's safe .npz format, whatever the name."""
-        from .. import io
+    def save_params(self, file_name: str | os.PathLike = "params.pkl") -> Path:
+        """Save ``params`` (W1, b1, ...) in the format the file name says.
 
-        io.save_params(self.params, file_name)
+        ``.pkl``: a plain pickle of ``{name: ndarray}`` that the book's ``load_params``
+        (``pickle.load``) reads; other names (``params.npz``): dlscratch's safe .npz, whose
+        metadata records the Dropout convention (``dropout_mode``) so that loading it gives
+        the same predictions. A .pkl stands for the book's Dropout (scaling at test time), so a
+        network with inverted Dropout (p > 0) is refused there: its predictions would change.
+        Written atomically; returns the path.
+        """
+        return _files.save_net_params(self, file_name)
 
-    def load_params(self, file_name: str = "params.pkl") -> None:
-        """Load ``params`` from a file written by save_params or a lecture pickle (read safely)."""
-        from .. import io
+    def load_params(self, file_name: str | os.PathLike = "params.pkl") -> None:
+        """Load ``params`` from a file written by save_params or a lecture pickle (read safely).
 
-        for key, val in io.load_params(file_name).items():
-            self.params[key] = val
+        A lecture pickle holds the book's weights, trained with the book's Dropout: every
+        Dropout layer is switched to its convention (``set_dropout_mode("book")``, eval:
+        x * (1 - p)) so predictions and scores equal the book code's. A dlscratch .npz restores
+        the convention recorded when it was saved (inverted when none was recorded). The file
+        must hold exactly this network's parameters with their shapes (ModelFileError naming
+        what differs; nothing is changed then).
+        """
+        _files.load_net_params(self, file_name)

@@ -33,6 +33,7 @@ from .._rng import as_generator
 from ..layers import Conv2d, Dropout, Linear, MaxPool2d, ReLU, Sequential, SoftmaxWithLoss
 from ..util import conv_output_size
 from .base import Net
+from .config import ConfigError, as_int
 
 _DEFAULT_CONV = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
@@ -109,6 +110,34 @@ class SimpleConvNet(Net):
             "W2": "layers.Affine1.W", "b2": "layers.Affine1.b",
             "W3": "layers.Affine2.W", "b3": "layers.Affine2.b",
         })
+
+    @classmethod
+    def count_parameters(cls, config) -> int:
+        """Conv1 FN*C*FS*FS + FN, Affine1 FN*pool_h*pool_w*hidden + hidden, Affine2
+        hidden*out + out."""
+        C, H, W = _input_dim(config["input_dim"])
+        cp = {**_DEFAULT_CONV, **(config["conv_param"] or {})}
+        if not isinstance(cp, dict) or set(cp) - set(_DEFAULT_CONV):
+            raise ConfigError(f"conv_param takes {sorted(_DEFAULT_CONV)}, got {cp!r}")
+        fn = as_int(cp["filter_num"], "filter_num")
+        fs = as_int(cp["filter_size"], "filter_size")
+        pad = as_int(cp["pad"], "pad", 0)
+        stride = as_int(cp["stride"], "stride")
+        hidden = as_int(config["hidden_size"], "hidden_size")
+        out = as_int(config["output_size"], "output_size")
+        ph = _sizes("SimpleConvNet", _sizes("SimpleConvNet", H, fs, stride, pad), 2, 2, 0)
+        pw = _sizes("SimpleConvNet", _sizes("SimpleConvNet", W, fs, stride, pad), 2, 2, 0)
+        return fn * C * fs * fs + fn + fn * ph * pw * hidden + hidden + hidden * out + out
+
+    @classmethod
+    def count_buffers(cls, config) -> int:
+        return 0
+
+
+def _input_dim(value) -> tuple[int, int, int]:
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ConfigError(f"input_dim must be (C, H, W), got {value!r}")
+    return tuple(as_int(v, f"input_dim[{i}]") for i, v in enumerate(value))
 
 
 # (filter_num, pad) of the six 3x3 convolutions; a 2x2 pooling follows the 2nd, 4th and 6th.
@@ -194,6 +223,35 @@ class DeepConvNet(Net):
         self.layers = Sequential(layers)
         self.last_layer = SoftmaxWithLoss()
         self._set_param_names(names)
+
+    @classmethod
+    def count_parameters(cls, config) -> int:
+        """Six 3x3 convolutions (C_in*9*FN + FN each), Affine1 flat*hidden + hidden, Affine2
+        hidden*out + out."""
+        channels, h, w = _input_dim(config["input_dim"])
+        conv_params = config["conv_params"] or _DEEP_CONV
+        if not isinstance(conv_params, (list, tuple)) or len(conv_params) != 6:
+            raise ConfigError(f"conv_params must be six (filter_num, pad) pairs, got "
+                              f"{conv_params!r}")
+        n = 0
+        for i, pair in enumerate(conv_params, start=1):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ConfigError(f"conv_params[{i - 1}] must be (filter_num, pad), got {pair!r}")
+            fn, pad = as_int(pair[0], "filter_num"), as_int(pair[1], "pad", 0)
+            where = f"DeepConvNet Conv{i}"
+            h, w = _sizes(where, h, 3, 1, pad), _sizes(where, w, 3, 1, pad)
+            n += channels * 9 * fn + fn
+            channels = fn
+            if i % 2 == 0:
+                where = f"DeepConvNet Pool{i // 2}"
+                h, w = _sizes(where, h, 2, 2, 0), _sizes(where, w, 2, 2, 0)
+        hidden = as_int(config["hidden_size"], "hidden_size")
+        out = as_int(config["output_size"], "output_size")
+        return n + channels * h * w * hidden + hidden + hidden * out + out
+
+    @classmethod
+    def count_buffers(cls, config) -> int:
+        return 0
 
     def predict(self, x: np.ndarray, train_flg: bool | None = None) -> np.ndarray:
         """Scores (N, output_size). ``train_flg`` (the book's argument) forces training

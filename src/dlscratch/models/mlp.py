@@ -16,6 +16,7 @@ import numpy as np
 from .._rng import as_generator
 from ..layers import BatchNorm, Dropout, Linear, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh
 from .base import Net
+from .config import ConfigError, as_int
 
 _ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 
@@ -88,6 +89,28 @@ class MultiLayerNet(Net):
         self.last_layer = SoftmaxWithLoss()
         self._set_param_names(names)
         self._weights = [self.get_parameter(names[f"W{i}"]) for i in range(1, len(sizes))]
+
+    @classmethod
+    def _sizes(cls, config) -> list[int]:
+        hidden = config["hidden_size_list"]
+        if not isinstance(hidden, (list, tuple)):
+            raise ConfigError(f"hidden_size_list must be a list of integers, got {hidden!r}")
+        return [as_int(config["input_size"], "input_size"),
+                *(as_int(h, f"hidden_size_list[{i}]") for i, h in enumerate(hidden)),
+                as_int(config["output_size"], "output_size")]
+
+    @classmethod
+    def count_parameters(cls, config) -> int:
+        """sum over layers of in*out + out, plus gamma and beta (2 per hidden unit) with
+        BatchNorm."""
+        sizes = cls._sizes(config)
+        n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        return n + (2 * sum(sizes[1:-1]) if config.get("use_batchnorm") else 0)
+
+    @classmethod
+    def count_buffers(cls, config) -> int:
+        """BatchNorm's running mean and variance: 2 per hidden unit (0 without BatchNorm)."""
+        return 2 * sum(cls._sizes(config)[1:-1]) if config.get("use_batchnorm") else 0
 
     def regularization_loss(self) -> float:
         lam = self.weight_decay_lambda

@@ -10,6 +10,7 @@ from .._rng import as_generator
 from ..functions import cross_entropy_error, softmax
 from ..layers import Linear, ReLU, Sequential, Sigmoid, SoftmaxWithLoss
 from .base import Net
+from .config import as_int
 
 
 class simpleNet:  # noqa: N801 - the lecture's name
@@ -75,6 +76,18 @@ class TwoLayerNet(Net):
         self.last_layer = SoftmaxWithLoss()
         self._set_param_names({"W1": "layers.Affine1.W", "b1": "layers.Affine1.b",
                                "W2": "layers.Affine2.W", "b2": "layers.Affine2.b"})
+
+    @classmethod
+    def count_parameters(cls, config) -> int:
+        """W1, b1, W2, b2: in*hidden + hidden + hidden*out + out."""
+        i = as_int(config["input_size"], "input_size")
+        h = as_int(config["hidden_size"], "hidden_size")
+        o = as_int(config["output_size"], "output_size")
+        return i * h + h + h * o + o
+
+    @classmethod
+    def count_buffers(cls, config) -> int:
+        return 0
 
 
 __all__ = ["simpleNet", "TwoLayerNet"]

@@ -1,0 +1,120 @@
+"""The fast arrangement behind :class:`dlscratch.layers.Conv2d`: the same values as the book's
+``im2col`` / ``col2im`` (tested), laid out so that NumPy does less copying.
+
+The book's matrices, for x (N, C, H, W), filters W (FN, C, FH, FW) and M = N*out_h*out_w::
+
+    col = im2col(x)                  (M, C*FH*FW)   one row per output position (n, i, j)
+    W_col = W.reshape(FN, -1).T      (C*FH*FW, FN)
+    dout as rows                     (M, FN)
+
+Each function here computes one of the book's formulas on the transposed matrices ``col_t =
+col.T`` (C*FH*FW, M) and ``dout_t = dout.T`` (FN, M), with the reason for the arrangement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, out_w: int) -> np.ndarray:
+    """View (C, N, out_h, out_w) of padded images ``img`` (C, N, Hp, Wp): the value under
+    filter tap (y, x) for every output position (n, i, j)."""
+    return img[:, :, y:y + stride * (out_h - 1) + 1:stride, x:x + stride * (out_w - 1) + 1:stride]
+
+
+def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int, stride: int,
+             pad_h: int, pad_w: int, out_h: int, out_w: int) -> np.ndarray:
+    """``col_t[:C*FH*FW] = im2col(x).T``: row (c, y, x) holds the value under that tap for
+    every output position (n, i, j)::
+
+        col_t[(c, y, x), (n, i, j)] = xpad[n, c, i*stride + y, j*stride + x]
+
+    Why transposed: for one tap the values over all positions are one strided slice of the
+    padded images, so col_t is filled by FH*FW slice copies (the book's own im2col loop) with
+    no transposing copy of the big matrix.
+
+    ``img`` (C, N, H + 2*pad_h, W + 2*pad_w) is a work array whose borders are zero; x is
+    copied into its middle channel-major (cast to img's dtype). Rows of ``col_t`` past
+    C*FH*FW are left alone. Returns ``col_t``.
+    """
+    N, C, H, W = x.shape
+    img[:, :, pad_h:pad_h + H, pad_w:pad_w + W] = x.transpose(1, 0, 2, 3)
+    rows = col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w)
+    for y in range(FH):
+        for x_ in range(FW):
+            rows[:, y, x_] = taps(img, y, x_, stride, out_h, out_w)
+    return col_t
+
+
+def col2im_t(dcol_t: np.ndarray, x_shape: tuple[int, ...], FH: int, FW: int, stride: int,
+             pad: int, out_h: int, out_w: int) -> np.ndarray:
+    """``col2im(dcol_t.T)``: every tap's row added back where its values came from::
+
+        dxpad[n, c, i*stride + y, j*stride + x] += dcol_t[(c, y, x), (n, i, j)]
+
+    then the padding is cut off. FH*FW strided slice additions (the transposed layout's reason,
+    as in :func:`im2col_t`). Returns dx (N, C, H, W), a view of channel-major memory.
+    """
+    N, C, H, W = x_shape
+    dcol = dcol_t.reshape(C, FH, FW, N, out_h, out_w)
+    dimg = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dcol_t.dtype)
+    for y in range(FH):
+        for x_ in range(FW):
+            taps(dimg, y, x_, stride, out_h, out_w)[...] += dcol[:, y, x_]
+    return dimg[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+
+
+def filters_and_bias(W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """``[W_col.T | b]`` (FN, C*FH*FW + 1), or ``W_col.T`` without a bias.
+
+    With the row of ones at the bottom of col_t, ``[W_col.T | b] @ [col_t; 1] = (col @ W_col +
+    b).T``: the bias is added inside the product instead of by a second pass over the output.
+    """
+    W_rows = W.reshape(W.shape[0], -1)
+    if b is None:
+        return W_rows
+    return np.concatenate([W_rows, b[:, None].astype(W.dtype)], axis=1)
+
+
+def weight_and_bias_gradient(col_t: np.ndarray, dout_t: np.ndarray) -> np.ndarray:
+    """``(col.T @ dout).T`` (FN, rows of col_t): dW.T, and db = sum(dout) as its last column
+    when col_t has the row of ones (one product gives both, no second pass over dout)."""
+    return dout_t @ col_t.T
+
+
+def rows(a: np.ndarray, dtype) -> np.ndarray:
+    """(N, F, h, w) → (F, N*h*w), cast to ``dtype``: ``a.T`` in the book's row layout.
+
+    A view, without a copy, when ``a`` is channel-major in memory, as the layer's output is
+    (and what ReLU and pooling make of it): dout's rows cost nothing.
+    """
+    return a.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(a.shape[1], -1)
+
+
+def images(a_t: np.ndarray, N: int, h: int, w: int) -> np.ndarray:
+    """(F, N*h*w) → (N, F, h, w), a view of the same (channel-major) memory."""
+    return a_t.reshape(a_t.shape[0], N, h, w).transpose(1, 0, 2, 3)
+
+
+def turned_filters_pay(stride: int, pad: int, FH: int, FW: int, FN: int, C: int) -> bool:
+    """Whether :func:`turned_filters` gives dx faster than col2im.
+
+    Only for stride 1 and pad < FH, FW (dx is then a plain convolution of dout); and only with
+    FN <= C, since its product has FN*FH*FW inner terms against col2im's FN and its col_t
+    FN*FH*FW rows against col2im's C*FH*FW.
+    """
+    return stride == 1 and pad < FH and pad < FW and FN <= C
+
+
+def turned_filters(W: np.ndarray) -> np.ndarray:
+    """The filters turned by 180 degrees, C and FN swapped, as rows (C, FN*FH*FW).
+
+    With stride 1, ``dx = col2im(dout @ W_col.T)`` equals the convolution of dout, zero-padded
+    by FH-1-pad (FW-1-pad), with these filters::
+
+        dx[n, c] = sum_f conv(dout[n, f], W[f, c, ::-1, ::-1])
+
+    which is one im2col and one product: no scatter-add of FH*FW slices into dx.
+    """
+    C = W.shape[1]
+    return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)
