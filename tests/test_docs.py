@@ -90,8 +90,8 @@ def test_every_lecture_note_has_its_page():
 
 
 def test_lesson_modules_named_in_the_docs_exist_and_every_lesson_is_documented():
-    lessons = {m.name for m in pkgutil.iter_modules(dlscratch.lessons.__path__)
-               if not m.name.startswith("_")}
+    modules = {m.name for m in pkgutil.iter_modules(dlscratch.lessons.__path__)}
+    lessons = {name for name in modules if not name.startswith("_")}  # _common, _notebooks: tools
     assert {"seed000_neural_network", "seed004_xor", "transfer_learning"} <= lessons
     named: dict[str, set[str]] = {}
     for path in _doc_sources():
@@ -100,7 +100,7 @@ def test_lesson_modules_named_in_the_docs_exist_and_every_lesson_is_documented()
         found |= set(re.findall(r"`(seed\d{3}_\w+|transfer_learning|torch_side_by_side)`", text))
         for name in found:
             named.setdefault(name, set()).add(path.relative_to(ROOT).as_posix())
-    unknown = {name: sorted(where) for name, where in named.items() if name not in lessons}
+    unknown = {name: sorted(where) for name, where in named.items() if name not in modules}
     assert not unknown, f"the docs name lesson modules that dlscratch.lessons lacks: {unknown}"
     undocumented = sorted(lessons - set(named))
     assert not undocumented, f"lessons the docs never mention: {undocumented}"

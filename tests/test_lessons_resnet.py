@@ -43,7 +43,6 @@ def _number(pattern: str, text: str) -> float:
     return float(m.group(1))
 
 
-@pytest.mark.slow
 def test_transfer_learning_lesson_fast_mode(tmp_path):
     stdout, out = _run_lesson("transfer_learning", tmp_path)
     assert "fast-mode checks passed" in stdout
@@ -56,8 +55,8 @@ def test_transfer_learning_lesson_fast_mode(tmp_path):
     transfer = _number(r"test accuracy transfer \(frozen backbone\): ([\d.]+)", stdout)
     scratch = _number(r"test accuracy from scratch: +([\d.]+)", stdout)
     finetuned = _number(r"test accuracy transfer \+ fine-tuning: +([\d.]+)", stdout)
-    assert transfer >= scratch + 0.10, stdout
-    assert 0.0 < finetuned <= 1.0
+    assert transfer >= 0.45, stdout  # chance is 0.20; seeds 0-2 measured 0.59-0.68
+    assert finetuned >= scratch + 0.10, stdout  # seeds 0-2: +0.18 to +0.44
     png = out / "transfer_learning.png"
     assert png.read_bytes()[:8] == PNG
     assert f"wrote {png}" in stdout

@@ -11,20 +11,24 @@ reused for a similar task instead of learning from scratch. On the bundled mnist
    head on a small budget of task-B images;
 3. train the same architecture from scratch on the same small budget, for as many epochs as
    phases 2 and 4 together, with the pretraining recipe;
-4. unfreeze everything and fine-tune the transferred model at a 10x lower learning rate.
+4. unfreeze everything and fine-tune the transferred model at a learning rate 10x lower than
+   the new head's.
 
-Run ``python -m dlscratch.lessons.transfer_learning [--out DIR] [--seed N]`` (minutes on
-2 cores); with ``DLSCRATCH_FAST=1`` a smaller version runs in under a minute and asserts its
-key numbers. The plot goes to ``--out`` (default: a new temporary folder), never to the
-current folder.
+Run ``python -m dlscratch.lessons.transfer_learning [--out DIR] [--seed N]`` (about a minute
+on 2 cores); with ``DLSCRATCH_FAST=1`` a smaller version runs in about 25 s and asserts its key
+numbers. The plot goes to ``--out`` (default: a new temporary folder), never to the current
+folder.
 
-Why from scratch does so badly on a tiny budget: besides having to learn every feature from
-100-300 images, its BatchNorm running statistics start at mean 0 / variance 1 and need many
-steps to settle (the convolutions' outputs have a variance near 0.01 at first), so in eval mode
-its predictions collapse towards one class; the transferred backbone brings settled ones.
-작은 데이터로 처음부터 학습하면 특징도, BatchNorm의 running 통계도 아직 자리 잡지 못한다.
-
-Measured: see :data:`MEASURED` (normal and fast mode; each run prints its numbers).
+What happens (100 task-B images, :data:`MEASURED`, seeds 0-2): the frozen backbone with a new
+head reaches 0.61-0.67 on digits 5-9 after 4 epochs; unfreezing everything adds about 0.2
+(0.81-0.87 after 4 more); the same network from scratch, 8 epochs, ends at 0.58-0.77. So the
+features learned on 0-4 are worth something for 5-9 but are not enough alone: fine-tuning them
+is what wins. From scratch also starts slowly for a reason worth knowing: BatchNorm's running
+statistics start at mean 0 / variance 1 and need many steps to settle (the first convolutions'
+outputs have a variance near 0.01), so for the first epochs its eval-mode predictions collapse
+towards one class; the transferred backbone brings settled ones.
+작은 데이터로 처음부터 학습하면 특징도, BatchNorm의 running 통계도 아직 자리 잡지 못한다. 동결한
+백본과 새 출력층만으로도 0.6 이상, 전체를 미세 조정하면 0.8 이상이 된다.
 """
 
 from __future__ import annotations
@@ -43,16 +47,22 @@ from ..models import ResNet, resnet_small
 from ..models.resnet import torch_name
 from ..trainer import Trainer
 
-#: Test accuracy on task B (digits 5-9) as measured, per seed (filled from real runs).
+#: Test accuracy on task B (digits 5-9) as measured on 2 December 2026, per seed.
 MEASURED = {
-    "fast": {  # FAST budget; task-A test accuracy after pretraining 0.82
-        0: {"transfer": 0.435, "scratch": 0.235, "finetuned": 0.520},
+    "fast": {  # 2,000 task-A images, 100 task-B images, 300 test images; ~25 s
+        0: {"transfer": 0.593, "scratch": 0.377, "finetuned": 0.817},
+        1: {"transfer": 0.587, "scratch": 0.520, "finetuned": 0.720},
+        2: {"transfer": 0.680, "scratch": 0.547, "finetuned": 0.727},
     },
-    "normal": {},  # not measured yet (about 400 CPU-seconds; the shared machine was too busy)
+    "normal": {  # 4,103 task-A images, 100 task-B images, all 964 task-B test images; ~1 min
+        0: {"transfer": 0.666, "scratch": 0.772, "finetuned": 0.865},
+        1: {"transfer": 0.605, "scratch": 0.580, "finetuned": 0.846},
+        2: {"transfer": 0.627, "scratch": 0.663, "finetuned": 0.811},
+    },
 }
-#: What fast mode asserts (seed 0 measured margin 0.20, transfer 0.435; more seeds are needed).
-FAST_MIN_MARGIN = 0.10  # transfer (frozen backbone) beats scratch by at least this much
-FAST_MIN_TRANSFER = 0.35  # and reaches at least this (chance: 0.20)
+#: What fast mode asserts, with room below every measured seed.
+FAST_MIN_MARGIN = 0.10  # transfer + fine-tuning beats from scratch (same epochs) by this much
+FAST_MIN_TRANSFER = 0.45  # the frozen backbone with a new head reaches this (chance: 0.20)
 
 
 # %% 설정 / Settings
@@ -71,13 +81,13 @@ class Budget:
     batch_small: int = 25  # small batches: enough steps for BatchNorm's running statistics
     lr_pretrain: float = 1e-3  # also the from-scratch recipe
     lr_head: float = 1e-2  # a fresh linear head on fixed features can take bigger steps
-    lr_full: float = 1e-4  # fine-tuning everything: small steps keep the pretrained features
+    lr_full: float = 1e-3  # fine-tuning everything: 10x smaller steps than the new head's
 
 
-NORMAL = Budget(n_pretrain=4103, pretrain_epochs=2, n_small=300, head_epochs=4, full_epochs=4,
-                n_test=None, n_eval=500)
-FAST = Budget(n_pretrain=500, pretrain_epochs=2, n_small=100, head_epochs=3, full_epochs=2,
-              n_test=200, n_eval=100, batch_pretrain=10, batch_small=10)
+NORMAL = Budget(n_pretrain=4103, pretrain_epochs=2, n_small=100, head_epochs=4, full_epochs=4,
+                n_test=None, n_eval=500, batch_small=10)
+FAST = Budget(n_pretrain=2000, pretrain_epochs=2, n_small=100, head_epochs=3, full_epochs=3,
+              n_test=300, n_eval=200, batch_pretrain=25, batch_small=10)
 
 
 def fast_mode() -> bool:
@@ -220,7 +230,7 @@ def plot_phases(result: dict, path: str | os.PathLike):
     """Left: pretraining (task A). Right: task-B test accuracy per epoch of the three runs."""
     from ..plot._common import finish, new_figure
 
-    fig = new_figure(False, figsize=(11, 4.2))
+    fig = new_figure(False, figsize=(11, 4.8))
     ax_a, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
     pre = result["pretrain_acc"]
     ax_a.plot(range(1, len(pre) + 1), pre, "o-", color="tab:gray")
@@ -238,9 +248,12 @@ def plot_phases(result: dict, path: str | os.PathLike):
     ax_b.set(title=f"2-4. digits 5-9 with {b.n_small} training images (seed {result['seed']})",
              xlabel="epoch", ylabel=f"test accuracy (digits 5-9, {result['n_test']} images)",
              ylim=(0, 1.02))
-    ax_b.legend(loc="lower right")
+    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_a, ax_b):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
     fig.tight_layout()
     return finish(fig, path, show=False)
 
@@ -256,9 +269,9 @@ def check_fast(result: dict) -> None:
     assert result["transfer"] >= FAST_MIN_TRANSFER, (
         f"transfer with a frozen backbone reached only {result['transfer']:.3f} "
         f"(expected >= {FAST_MIN_TRANSFER})")
-    margin = result["transfer"] - result["scratch"]
+    margin = result["finetuned"] - result["scratch"]
     assert margin >= FAST_MIN_MARGIN, (
-        f"transfer ({result['transfer']:.3f}) should beat training from scratch "
+        f"transfer + fine-tuning ({result['finetuned']:.3f}) should beat training from scratch "
         f"({result['scratch']:.3f}) by >= {FAST_MIN_MARGIN}, got {margin:+.3f}")
 
 
