@@ -5,6 +5,7 @@ Training mode, with mean and variance over the batch axes (N for 2-D input; N, H
     mu = mean(x),  var = mean((x - mu)^2),  xn = (x - mu) / sqrt(var + eps)
     out = gamma * xn + beta
     dx = (1 / sqrt(var + eps)) * (dxn - mean(dxn) - xn * mean(dxn * xn)),  dxn = dout * gamma
+       = gamma / sqrt(var + eps) * (dout - dbeta / m - xn * dgamma / m)      (m values averaged)
 
 and the running statistics (buffers, not parameters) move towards the batch's:
 ``running = (1 - momentum) * running + momentum * batch`` (PyTorch's convention; the running
@@ -79,9 +80,12 @@ class BatchNorm(Module):
         else:
             xc = x - self._buffers["running_mean"].reshape(pshape)
             std = np.sqrt(self._buffers["running_var"].reshape(pshape) + self.eps)
-        xn = xc / std
+        xn = xc  # a fresh array: normalised in place, no third copy of the batch
+        xn /= std
         self._cache = (xn, std, axes, pshape, self.training)
-        return gamma * xn + beta
+        out = gamma * xn
+        out += beta
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dout → dx (None with ``compute_dx = False``); accumulates dgamma and dbeta."""
@@ -89,18 +93,24 @@ class BatchNorm(Module):
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         xn, std, axes, pshape, training = self._cache
         gamma_p, beta_p = self._parameters["gamma"], self._parameters["beta"]
+        need_sums = self.compute_dx and training
+        dbeta = dout.sum(axis=axes) if beta_p.requires_grad or need_sums else None
+        dgamma = (dout * xn).sum(axis=axes) if gamma_p.requires_grad or need_sums else None
         if beta_p.requires_grad:
-            beta_p.accumulate(dout.sum(axis=axes))
+            beta_p.accumulate(dbeta.copy())
         if gamma_p.requires_grad:
-            gamma_p.accumulate((dout * xn).sum(axis=axes))
+            gamma_p.accumulate(dgamma.copy())
         if not self.compute_dx:
             return None
-        dxn = dout * gamma_p.data.reshape(pshape)
+        scale = gamma_p.data.reshape(pshape) / std  # gamma / sqrt(var + eps), per feature
         if not training:  # the statistics are constants in eval mode
-            return dxn / std
-        dx = dxn - dxn.mean(axis=axes, keepdims=True)
-        dx -= xn * (dxn * xn).mean(axis=axes, keepdims=True)
-        dx /= std
+            return dout * scale
+        # dx = gamma/std * (dxn/gamma - mean(dxn)/gamma - xn * mean(dxn * xn)/gamma), with
+        # dxn = dout * gamma: the means are dbeta / m and dgamma / m, the sums already taken.
+        m = dout.size // scale.size
+        dx = dout - (dbeta / m).reshape(pshape)
+        dx -= xn * (dgamma / m).reshape(pshape)
+        dx *= scale
         return dx
 
     def extra_repr(self) -> str:
