@@ -40,9 +40,12 @@ INSTALL_CELL = '''\
 try:
     import dlscratch  # noqa: F401
 except ImportError:
-    # dlscratch is not on PyPI yet: set DLSCRATCH_SOURCE to a wheel file or a Git URL
-    # ("git+https://github.com/OWNER/dlscratch") before running this cell.
-    DLSCRATCH_SOURCE = "dlscratch"
+    # dlscratch is not on PyPI yet: put where to install it from here, a wheel file or a Git
+    # URL ("git+https://github.com/OWNER/dlscratch"). Nothing is installed from a guessed name.
+    DLSCRATCH_SOURCE = ""
+    if not DLSCRATCH_SOURCE:
+        raise ImportError("dlscratch is not installed: set DLSCRATCH_SOURCE in this cell to "
+                          "a wheel file or a Git URL of dlscratch, then run the cell again")
     %pip install -q {DLSCRATCH_SOURCE}'''
 
 _MAIN_GUARD = re.compile(r'^if __name__ == ["\']__main__["\']:\s*\n\s+main\(\)\s*$', re.M)
