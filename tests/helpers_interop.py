@@ -57,3 +57,33 @@ def perturb_batchnorm_torch(torch, ref, gen) -> None:
                 m.bias.normal_(0, 0.5, generator=gen)
                 m.running_mean.normal_(0, 0.5, generator=gen)
                 m.running_var.uniform_(0.5, 2.0, generator=gen)
+
+
+def compare_one_batch(torch, model, ref, x, t, train: bool, tol: float, dls_grads,
+                      dls_buffer) -> None:
+    """Same scores, loss, parameter gradients and (afterwards) running statistics for one
+    cross-entropy batch through the dlscratch ``model`` and the torch.nn ``ref``.
+
+    ``dls_grads(model)`` gives the dlscratch gradients keyed and laid out as torch's;
+    ``dls_buffer(model, key)`` the dlscratch array for a torch running-statistics key.
+    """
+    model.train(train)
+    ref.train(train)
+    model.zero_grad()
+    ref.zero_grad()
+    scores = model.forward(x)
+    loss = model.last_layer.forward(scores, t)
+    model.backward(1.0)
+    tscores = ref(torch.from_numpy(x))
+    tloss = torch.nn.functional.cross_entropy(tscores, torch.from_numpy(t))
+    tloss.backward()
+    assert_close(scores, tscores.detach().numpy(), tol, "scores")
+    assert_close(loss, tloss.item(), tol, "loss")
+    want = {k: p.grad.numpy() for k, p in ref.named_parameters()}
+    got = dls_grads(model)
+    assert set(got) == set(want)
+    for k in want:
+        assert_close(got[k], want[k], tol, f"d{k}")
+    for k, v in ref.state_dict().items():  # running statistics after the batch
+        if "running" in k:
+            assert_close(dls_buffer(model, k), v.numpy(), tol, k)

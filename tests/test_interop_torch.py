@@ -21,6 +21,7 @@ import pytest
 from helpers_interop import (
     TOL,
     assert_close,
+    compare_one_batch,
     import_torch,
     perturb_batchnorm_dls,
     perturb_batchnorm_torch,
@@ -118,30 +119,14 @@ def dls_grads(model):
     return grads
 
 
+def _lecture_buffer(model, key):
+    """``BatchNorm1.running_mean`` (torch) -> the lecture net's ``layers.BatchNorm1`` array."""
+    layer, attr = key.rsplit(".", 1)
+    return getattr(model.layers[layer], attr)
+
+
 def compare(torch, model, ref, x, t, train, tol):
-    """Same scores, loss, gradients (and running statistics) for one batch."""
-    model.train(train)
-    ref.train(train)
-    model.zero_grad()
-    ref.zero_grad()
-    scores = model.forward(x)
-    loss = model.last_layer.forward(scores, t)
-    model.backward(1.0)
-    tx = torch.from_numpy(x)
-    tscores = ref(tx)
-    tloss = torch.nn.functional.cross_entropy(tscores, torch.from_numpy(t))
-    tloss.backward()
-    assert_close(scores, tscores.detach().numpy(), tol, "scores")
-    assert_close(loss, tloss.item(), tol, "loss")
-    want = {k: p.grad.numpy() for k, p in ref.named_parameters()}
-    got = dls_grads(model)
-    assert set(got) == set(want)
-    for k in want:
-        assert_close(got[k], want[k], tol, f"d{k}")
-    for k, v in ref.state_dict().items():  # running statistics after the batch
-        if "running" in k:
-            *path, attr = k.split(".")
-            assert_close(getattr(model.layers[path[0]], attr), v.numpy(), tol, k)
+    compare_one_batch(torch, model, ref, x, t, train, tol, dls_grads, _lecture_buffer)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

@@ -17,6 +17,7 @@ import pytest
 from helpers_interop import (
     TOL,
     assert_close,
+    compare_one_batch,
     import_torch,
     perturb_batchnorm_dls,
     perturb_batchnorm_torch,
@@ -153,27 +154,8 @@ def dls_grads(model):
 
 
 def compare(torch, model, ref, x, t, train, tol):
-    model.train(train)
-    ref.train(train)
-    model.zero_grad()
-    ref.zero_grad()
-    scores = model.forward(x)
-    loss = model.last_layer.forward(scores, t)
-    model.backward(1.0)
-    tscores = ref(torch.from_numpy(x))
-    tloss = torch.nn.functional.cross_entropy(tscores, torch.from_numpy(t))
-    tloss.backward()
-    assert_close(scores, tscores.detach().numpy(), tol, "scores")
-    assert_close(loss, tloss.item(), tol, "loss")
-    want = {k: p.grad.numpy() for k, p in ref.named_parameters()}
-    got = dls_grads(model)
-    assert set(got) == set(want)
-    for k in want:
-        assert_close(got[k], want[k], tol, f"d{k}")
-    sd = model.state_dict()
-    for k, v in ref.state_dict().items():
-        if "running" in k:
-            assert_close(sd[k], v.numpy(), tol, k)
+    compare_one_batch(torch, model, ref, x, t, train, tol, dls_grads,
+                      lambda m, k: m.state_dict()[k])
 
 
 _RESNET18 = {("dlscratch->torch", "train", "float64"), ("torch->dlscratch", "eval", "float64"),

@@ -15,21 +15,6 @@ from dlscratch.lessons import seed001_cnn as s001
 X4, KERNEL, X7, CONVED = s001.x_input, s001.kernel, s001.x_input_7, s001.conved_input
 
 
-def lecture_padded_stride_conv(x_input, kernel, padding, stride):
-    """The lecture's own code for the 7x7 example, verbatim apart from the function wrapper."""
-    input_height, input_width = x_input.shape
-    kernel_height, kernel_width = kernel.shape
-    output_height = (input_height + 2 * padding - kernel_height) // stride + 1
-    output_width = (input_width + 2 * padding - kernel_width) // stride + 1
-    output = np.zeros((output_height, output_width))
-    padded_input = np.pad(x_input, ((padding, padding), (padding, padding)), mode="constant")
-    for i in range(0, input_height - kernel_height + 2 * padding + 1, stride):
-        for j in range(0, input_width - kernel_width + 2 * padding + 1, stride):
-            output[i // stride, j // stride] = np.sum(
-                padded_input[i:i + kernel_height, j:j + kernel_width] * kernel)
-    return output
-
-
 def test_lecture_conv_4x4_plus_bias_3():
     out = naive.conv2d(X4, KERNEL) + 3
     np.testing.assert_array_equal(out, [[18, 19], [9, 18]])
@@ -38,7 +23,7 @@ def test_lecture_conv_4x4_plus_bias_3():
 def test_lecture_conv_7x7_pad1_stride2():
     out = naive.conv2d(X7, KERNEL, pad=1, stride=2) + 3
     assert out.shape == (4, 4)
-    expected = lecture_padded_stride_conv(X7, KERNEL, padding=1, stride=2) + 3
+    expected = s001.convolution_loop_padded(X7, KERNEL, padding=1, stride=2)  # bias 3 included
     np.testing.assert_array_equal(out, expected)
     # one value by hand: window at the top-left of the padded input
     top_left = np.sum(np.pad(X7, 1)[0:3, 0:3] * KERNEL) + 3
