@@ -1,21 +1,30 @@
-"""What every lesson shares: its command line, the fast mode, the output folder, key-number checks.
+"""What every lesson shares: its command line, the fast mode, the output folder, the plots'
+language, key-number checks.
 
-``python -m dlscratch.lessons.NAME [--out DIR]`` writes the lesson's plots into ``DIR`` (created
-when missing) or, without ``--out``, into a fresh temporary folder; never into the current folder.
-Every file written is listed at the end. ``DLSCRATCH_FAST=1`` selects the fast mode: the whole
-lesson in under a minute (fewer epochs, samples and seeds), checking its key numbers with
-:func:`expect`.
+``python -m dlscratch.lessons.NAME [--out DIR] [--lang ko|en]`` writes the lesson's plots into
+``DIR`` (created when missing) or, without ``--out``, into a fresh temporary folder; never into
+the current folder. Every file written is listed at the end. ``DLSCRATCH_FAST=1`` selects the
+fast mode: the whole lesson in under a minute (fewer epochs, samples and seeds), checking its
+key numbers with :func:`expect`.
+
+A lesson is its note's sections in order: definitions, then a cell ``if __name__ ==
+"__main__":`` that runs the section's example and prints (and checks) its numbers. That name
+is ``"__main__"`` both under ``python -m`` and in a Jupyter kernel, so the notebook shows each
+section's output under the section, and importing the lesson (the tests do) runs nothing.
+The first such cell calls :func:`start`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["LessonCheckError", "Outputs", "expect", "fast_mode", "parse_args"]
+__all__ = ["Lesson", "LessonCheckError", "Outputs", "expect", "fast_mode", "parse_args",
+           "start"]
 
 
 def fast_mode() -> bool:
@@ -86,10 +95,68 @@ class Outputs:
         return "\n".join(lines)
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter (IPython) kernel, whose ``sys.argv`` holds the kernel's own
+    arguments (``-f kernel.json``), not the lesson's."""
+    return "ipykernel" in sys.modules
+
+
 def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespace:
-    """The lessons' command line: ``--out DIR``."""
+    """The lessons' command line: ``--out DIR`` and ``--lang ko|en``.
+
+    ``argv`` None reads ``sys.argv[1:]``, except in a notebook, where it is ``[]``. The default
+    language is the environment variable ``DLSCRATCH_LANG``, else Korean (the notes'
+    language); Korean labels need a Korean font (:func:`dlscratch.plot.use_korean_font`) and
+    fall back to English with a warning that says how to install one.
+    """
+    if argv is None and _in_notebook():
+        argv = []
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="folder for the lesson's plots (default: a new temporary folder); "
                              "set DLSCRATCH_FAST=1 for the fast mode")
-    return parser.parse_args(argv)
+    parser.add_argument("--lang", choices=("ko", "en"),
+                        default=os.environ.get("DLSCRATCH_LANG", "ko") or "ko",
+                        help="language of the plots' labels (default: $DLSCRATCH_LANG, else ko; "
+                             "English when no Korean font is installed)")
+    args = parser.parse_args(argv)
+    if args.lang not in ("ko", "en"):
+        parser.error(f"DLSCRATCH_LANG must be ko or en, got {args.lang!r}")
+    return args
+
+
+class Lesson:
+    """What a running lesson knows: its ``outputs`` folder, the plots' ``lang`` ("ko" only when
+    a Korean font was found), ``fast`` mode, and the parsed ``args``."""
+
+    def __init__(self, args: argparse.Namespace, outputs: Outputs, lang: str, fast: bool):
+        self.args, self.outputs, self.lang, self.fast = args, outputs, lang, fast
+
+    def label(self, en: str, ko: str) -> str:
+        """``ko`` when the plots are labelled in Korean, else ``en``."""
+        return ko if self.lang == "ko" else en
+
+    def save(self, fig, name: str) -> Path:
+        """Save matplotlib figure ``fig`` as PNG ``name`` in the output folder, show it when
+        running in a notebook, and close it (a script never opens a window). Returns the path.
+        """
+        import matplotlib.pyplot as plt
+
+        path = self.outputs.save_figure(fig, name)
+        if _in_notebook():
+            from IPython.display import display
+
+            display(fig)
+        plt.close(fig)
+        return path
+
+
+def start(lesson: str, description: str, argv: Sequence[str] | None = None) -> Lesson:
+    """Parse the command line (:func:`parse_args`), open the output folder, choose the plots'
+    language and read the fast mode: the first thing a lesson's first ``__main__`` cell does.
+    """
+    from ..plot.fonts import resolve_lang
+
+    args = parse_args(argv, description)
+    outputs = Outputs(args.out, lesson)
+    return Lesson(args, outputs, resolve_lang(args.lang), fast_mode())
