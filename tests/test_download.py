@@ -206,7 +206,7 @@ def test_interrupted_download_leaves_no_file(server, fake_files, isolated, monke
     assert len(fake_files[1][name]) > 3 * 1024
     with monkeypatch.context() as m:
         m.setattr(download, "CHUNK_BYTES", 1024)
-        m.setattr(download, "tqdm", ExplodingBar)
+        m.setattr("tqdm.auto.tqdm", ExplodingBar)  # download imports it when it starts
         with pytest.raises(KeyboardInterrupt):
             load_mnist(mirrors=[f"{server.url}/good/"])
     assert all_files(isolated) == []

@@ -24,8 +24,6 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .._files import atomic_write
 from .._version import __version__
 from .idx import DatasetError
@@ -51,6 +49,8 @@ class _Transient(Exception):
 
 
 def _md5_of_stream(response, out, total: int | None, desc: str, progress: bool) -> tuple[str, int]:
+    from tqdm.auto import tqdm  # here, not at import: in a notebook it warns without ipywidgets
+
     digest = hashlib.md5()
     received = 0
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,

@@ -143,10 +143,10 @@ class Lesson:
         import matplotlib.pyplot as plt
 
         path = self.outputs.save_figure(fig, name)
-        if _in_notebook():
-            from IPython.display import display
+        if _in_notebook():  # the PNG itself: the lessons' figures are not pyplot's inline ones
+            from IPython.display import Image, display
 
-            display(fig)
+            display(Image(data=path.read_bytes(), format="png"))
         plt.close(fig)
         return path
 
