@@ -1,5 +1,7 @@
-"""Lessons 000 and 001 in fast mode: run as scripts from another folder, their key numbers,
-their pictures, the numerical-gradient training's measured time estimate, params.pkl."""
+"""Lessons 000 and 001 in fast mode: run as scripts from another folder and in-process (their
+section cells' values), their key numbers and the checks that guard them, their pictures and
+their labels in Korean and English, the numerical-gradient training's measured time estimate,
+params.pkl."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import sys
 
 import numpy as np
 import pytest
+from helpers_lessons import run_lesson
 
 from dlscratch.lessons import seed000_neural_network as s000
 from dlscratch.lessons import seed001_cnn as s001
+from dlscratch.lessons._common import LessonCheckError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -87,12 +91,67 @@ def test_seed000_sections_values():
     np.testing.assert_allclose(x, np.array([-3.0, 4.0]) * 0.8**20, rtol=1e-6)
 
 
-def test_seed000_check_catches_a_wrong_accuracy():
-    r = {"y": s000.forward(s000.init_network(), np.array([1.0, 0.5])),
-         "softmax_naive": np.full(3, np.nan), "softmax": np.array([0.9999546, 0, 0]),
-         "accuracy": 0.9351, "accuracy_batch": 0.9352}
-    with pytest.raises(AssertionError, match="0.9352"):
-        s000.check(r)
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def _texts(fig) -> list[str]:
+    """Every text a figure draws: titles, labels, legends, tick labels."""
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def test_seed000_cells_values_in_process(tmp_path, monkeypatch):
+    """Each section's cell computes the note's numbers; the pictures are labelled in Korean
+    by default (a Korean font is installed here and in CI)."""
+    g = run_lesson("seed000_neural_network", tmp_path, monkeypatch)
+    assert g["accuracy"] == 0.9352 and g["accuracy_batch"] == 0.9352
+    np.testing.assert_allclose(g["y"], [0.31682708, 0.69627909], rtol=0, atol=5e-9)
+    assert np.all(np.isnan(g["y_naive"])) and g["y_stable"][0] == pytest.approx(0.9999546, 1e-6)
+    assert int(g["label"]) == 7 and g["img"].shape == (28, 28)
+    assert g["losses"]["SSE"] == pytest.approx(0.0975, abs=1e-12)
+    assert g["losses"]["CEE"] == pytest.approx(0.510825457099338, abs=1e-12)
+    assert g["diffs"]["diff_at_5"] == pytest.approx(0.2, abs=1e-9)
+    assert g["tf"](0.0) == pytest.approx(-0.25, abs=1e-8)  # f(5) - 0.2 * 5
+    assert g["partials"] == pytest.approx({"tmp1_at_3": 6.0, "tmp2_at_4": 8.0}, abs=1e-6)
+    np.testing.assert_allclose(g["grads"]["grad_at_0_2"], [0.0, 4.0], atol=1e-6)
+    np.testing.assert_allclose(g["x_history"][-1], np.array([-3.0, 4.0]) * 0.8**19, rtol=1e-9)
+    assert len(g["train_loss_list"]) == 3 and g["max_diff"] < 1e-6
+    assert g["bp_iters"] == 300 and np.mean(g["bp_losses"][-50:]) < 2.0  # measured 1.795
+    assert g["lesson"].lang == "ko"
+    assert g["fig_img"].axes[0].get_title() == "정답: 7"
+    assert _has_hangul(g["fig_tangent"].axes[0].get_title())  # 수치 미분: 접선
+    assert [p.name for p in g["lesson"].outputs.written] == [
+        "seed000_img_show.png", "seed000_tangent_line.png", "seed000_gradient_field.png",
+        "seed000_descent_path.png"]
+
+
+def test_seed000_lang_en_labels_in_english(tmp_path, monkeypatch):
+    g = run_lesson("seed000_neural_network", tmp_path, monkeypatch, "--lang", "en")
+    assert g["lesson"].lang == "en"
+    assert g["fig_img"].axes[0].get_title() == "label: 7"
+    for name in ("fig_img", "fig_tangent", "fig_field", "fig_path"):
+        texts = _texts(g[name])
+        assert texts and not any(_has_hangul(t) for t in texts), (name, texts)
+    assert (tmp_path / "out" / "seed000_descent_path.png").read_bytes()[:8] == PNG
+
+
+def test_seed000_cell_check_catches_a_wrong_accuracy(tmp_path, monkeypatch):
+    """The inference cell's expect fails loudly, naming 0.9352, when the weights are wrong
+    (here: the scores of digits 0 and 1 swapped)."""
+    import dlscratch.datasets
+
+    real = dlscratch.datasets.load_sample_weights
+
+    def swapped():
+        w = dict(real())
+        w["W3"], w["b3"] = w["W3"][:, [1, 0, *range(2, 10)]], w["b3"][[1, 0, *range(2, 10)]]
+        return w
+
+    monkeypatch.setattr(dlscratch.datasets, "load_sample_weights", swapped)
+    with pytest.raises(LessonCheckError, match="0.9352"):
+        run_lesson("seed000_neural_network", tmp_path, monkeypatch)
 
 
 def test_seed001_script_fast_mode(run001):
@@ -125,3 +184,20 @@ def test_seed001_note_loops_equal_naive_and_layers():
                                   [[3.25, 5.25], [2, 2]])
     assert s001.layers_match_loops() == {"conv": True, "conv_pad1_stride2": True,
                                          "max_pooling": True}
+
+
+def test_seed001_cells_values_and_korean_labels_in_process(tmp_path, monkeypatch):
+    g = run_lesson("seed001_cnn", tmp_path, monkeypatch)
+    np.testing.assert_array_equal(g["loops"]["conv"], [[18, 19], [9, 18]])
+    np.testing.assert_array_equal(g["average_pooling_result"], [[3.25, 5.25], [2, 2]])
+    assert all(g["layers_match"].values())
+    assert (g["max_epochs"], g["n_train"], g["n_test"]) == (3, 2000, 500)
+    assert len(g["trainer"].test_acc_list) == 3
+    assert g["trainer"].test_acc_list[-1] == pytest.approx(0.778, abs=0.05)  # measured 0.778
+    assert g["pickle_roundtrip"] and g["filter_change"] > 0.5  # measured 5.70
+    ax = g["fig_acc"].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("에폭", "정확도")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["학습 데이터", "시험 데이터"]
+    assert {"학습 전", "학습 후"} <= set(_texts(g["fig_filters"]))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "params.pkl", "seed001_accuracy.png", "seed001_filters_before_after.png"]

@@ -92,9 +92,19 @@ def test_seed002_the_notes_data_and_one_pass():
                                  n_clusters_per_class=1, class_sep=2.0, random_state=20)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, 2 * y0 - 1)
-    r = s002.perceptron_part()
-    np.testing.assert_array_equal(r["w_start"], [0.1900148, 0.79189396])
-    assert r["accuracy_after"] >= 0.98 and r["loss_after"] < r["loss_before"]
+    model = s002.Perceptron()
+    np.testing.assert_array_equal(model.w[:, 0], [0.1900148, 0.79189396])
+    assert model.b == 0.0
+    loss_before = s002.total_loss(model, X, y)
+    s002.train_step(model, X, y, eta=0.1)
+    loss_after = s002.total_loss(model, X, y)
+    # measured: the note's start, one pass: loss 1.518 -> 0.447, accuracy 0.96 -> 0.99
+    assert loss_before == pytest.approx(1.518, abs=5e-4)
+    assert loss_after == pytest.approx(0.447, abs=5e-4)
+    assert s002.accuracy(model, X, y) == pytest.approx(0.99)
+    # a fresh start from rng: N(0, 1) weights, reproducible
+    np.testing.assert_array_equal(s002.Perceptron(rng=3).w, s002.Perceptron(rng=3).w)
+    assert not np.array_equal(s002.Perceptron(rng=3).w, s002.NOTE_W)
     # our gradient is the perceptron rule: a misclassified sample moves w by 2 eta y x
     m = s002.Perceptron()
     m.w = np.array([[1.0], [0.0]])
@@ -110,6 +120,50 @@ def test_seed002_without_sklearn_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     with pytest.raises(SystemExit, match="pip install scikit-learn"):
         s002.make_data()
+
+
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+@pytest.mark.skipif(not HAVE_SKLEARN, reason="needs scikit-learn")
+@pytest.mark.filterwarnings("error:Glyph .* missing from font")
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_seed002_sections_and_plot_language(lang, tmp_path, monkeypatch):
+    from helpers_lessons import run_lesson
+    from matplotlib.text import Text
+
+    from dlscratch.plot.fonts import korean_font_name
+
+    if lang == "ko":
+        assert korean_font_name() is not None, "no Korean font: apt-get install fonts-noto-cjk"
+    saved = {}
+    save = _common.Lesson.save
+
+    def recording_save(self, fig, name):
+        saved[name] = " | ".join(t.get_text() for t in fig.findobj(Text))
+        return save(self, fig, name)
+
+    monkeypatch.setattr(_common.Lesson, "save", recording_save)
+    g = run_lesson("seed002_perceptron", tmp_path, monkeypatch, "--lang", lang)
+    assert g["lesson"].lang == lang
+    # each section's numbers, as its cell left them
+    assert g["X"].shape == (100, 2)
+    assert g["accuracy_before"] == pytest.approx(0.96) and g["accuracy_after"] == pytest.approx(0.99)
+    assert g["loss_after"] == pytest.approx(0.447, abs=5e-4)
+    assert g["losses"]["cee"] == pytest.approx(-np.log(0.6))
+    assert g["binary"]["accuracy"] >= 0.98 and g["multiclass"]["accuracy"] >= 0.9
+    assert g["regression"]["mse"][1] < 0.05
+    assert sorted(saved) == sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(saved) == 7
+    if lang == "ko":
+        assert all(_has_hangul(text) for text in saved.values()), saved
+        assert "퍼셉트론의 분류 (Classification by Perceptron)" in \
+            saved["seed002_classification_by_perceptron.png"]
+        assert "회귀, 1-16-1 신경망" in saved["seed002_regression_network.png"]
+    else:
+        assert not any(_has_hangul(text) for text in saved.values()), saved
+        assert "Classification by Perceptron" in saved["seed002_classification_by_perceptron.png"]
 
 
 # ----------------------------------------------------------------------------- seed 003
@@ -184,6 +238,14 @@ def test_seed004_outcomes_per_seed():
     assert xor["n_learned"] == 0 and np.all(np.abs(xor["outputs"] - 0.5) < 0.1)
     mse, ce = s004.losses(np.array([[0.0, 1.0, 1.0, 0.5]]), s004.D_XOR)
     assert mse[0] == pytest.approx(0.0625) and ce[0] == pytest.approx(np.log(2) / 4, rel=1e-9)
+    # the plots show the first learned and the first stuck seed
+    assert s004.boundary_picks({"learned": np.array([True, False, True, False])}) == \
+        [(0, "learned"), (1, "stuck")]
+    assert s004.boundary_picks({"learned": np.array([False, False])}) == [(0, "stuck")]
+    assert s004.loop_vs_many("ce", s004.D_XOR, 5, epochs=50) < 1e-12
+    # the single unit's boundary is the line W @ [x, 1] = 0
+    pred = s004.predict_fn_unit(np.array([1.0, 1.0, -1.5]))(np.array([[1.0, 1.0], [1.0, 0.0]]))
+    np.testing.assert_array_equal(pred, [1, 0])
 
 
 # ----------------------------------------------------------------------------- _common

@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = ["Lesson", "LessonCheckError", "Outputs", "expect", "fast_mode", "parse_args",
@@ -101,8 +101,11 @@ def _in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
-def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespace:
-    """The lessons' command line: ``--out DIR`` and ``--lang ko|en``.
+def parse_args(argv: Sequence[str] | None, description: str,
+               options: Callable[[argparse.ArgumentParser], None] | None = None
+               ) -> argparse.Namespace:
+    """The lessons' command line: ``--out DIR`` and ``--lang ko|en``, plus what ``options``
+    (a function given the parser) adds for one lesson.
 
     ``argv`` None reads ``sys.argv[1:]``, except in a notebook, where it is ``[]``. The default
     language is the environment variable ``DLSCRATCH_LANG``, else Korean (the notes'
@@ -119,6 +122,8 @@ def parse_args(argv: Sequence[str] | None, description: str) -> argparse.Namespa
                         default=os.environ.get("DLSCRATCH_LANG", "ko") or "ko",
                         help="language of the plots' labels (default: $DLSCRATCH_LANG, else ko; "
                              "English when no Korean font is installed)")
+    if options is not None:
+        options(parser)
     args = parser.parse_args(argv)
     if args.lang not in ("ko", "en"):
         parser.error(f"DLSCRATCH_LANG must be ko or en, got {args.lang!r}")
@@ -151,12 +156,14 @@ class Lesson:
         return path
 
 
-def start(lesson: str, description: str, argv: Sequence[str] | None = None) -> Lesson:
-    """Parse the command line (:func:`parse_args`), open the output folder, choose the plots'
-    language and read the fast mode: the first thing a lesson's first ``__main__`` cell does.
+def start(lesson: str, description: str, argv: Sequence[str] | None = None,
+          options: Callable[[argparse.ArgumentParser], None] | None = None) -> Lesson:
+    """Parse the command line (:func:`parse_args`, with the lesson's own ``options``), open the
+    output folder, choose the plots' language and read the fast mode: the first thing a
+    lesson's first ``__main__`` cell does.
     """
     from ..plot.fonts import resolve_lang
 
-    args = parse_args(argv, description)
+    args = parse_args(argv, description, options)
     outputs = Outputs(args.out, lesson)
     return Lesson(args, outputs, resolve_lang(args.lang), fast_mode())

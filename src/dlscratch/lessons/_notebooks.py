@@ -9,12 +9,14 @@ of dlscratch).
 A notebook is its lesson, cell for cell, with three changes so that it runs on its own (in
 Jupyter or Colab):
 
-* a first cell that installs dlscratch when ``import dlscratch`` fails (Colab);
+* a first cell that installs dlscratch where it is missing: from the checkout the notebook
+  sits in, else from ``DLSCRATCH_SOURCE`` (a wheel or Git URL the user names: dlscratch has
+  no published location, and nothing is installed from a guessed name);
 * the lesson's relative imports (``from ..functions import``, ``from ._common import``) become
   absolute (``from dlscratch.functions import``, ``from dlscratch.lessons._common import``);
-* ``if __name__ == "__main__": main()`` becomes ``main([])`` (a notebook's ``sys.argv`` holds
-  the kernel's arguments, which the lesson's command line would refuse), or ``main()`` for a
-  lesson whose ``main`` takes no arguments.
+* a lesson's ``if __name__ == "__main__":`` cells stay as they are: ``__name__`` is
+  ``"__main__"`` in a kernel too, so each section's output appears under it (and the lessons'
+  command line ignores the kernel's own ``sys.argv``).
 
 Cells carry deterministic ids and no outputs, so regenerating gives the same files byte for
 byte; ``tests/test_notebooks.py`` fails when a committed notebook differs from its lesson.
@@ -23,7 +25,6 @@ byte; ``tests/test_notebooks.py`` fails when a committed notebook differs from i
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import pkgutil
 import re
@@ -36,19 +37,24 @@ __all__ = ["INSTALL_CELL", "lesson_names", "lesson_notebook", "notebook_text", "
 LESSONS_DIR = Path(__file__).resolve().parent
 
 INSTALL_CELL = '''\
-# dlscratch 설치 (Colab처럼 dlscratch가 없는 환경에서만) — install dlscratch where it is missing
-try:
-    import dlscratch  # noqa: F401
-except ImportError:
-    # dlscratch is not on PyPI yet: put where to install it from here, a wheel file or a Git
-    # URL ("git+https://github.com/OWNER/dlscratch"). Nothing is installed from a guessed name.
-    DLSCRATCH_SOURCE = ""
-    if not DLSCRATCH_SOURCE:
-        raise ImportError("dlscratch is not installed: set DLSCRATCH_SOURCE in this cell to "
-                          "a wheel file or a Git URL of dlscratch, then run the cell again")
-    %pip install -q {DLSCRATCH_SOURCE}'''
+# dlscratch 설치 (dlscratch가 없을 때만, 예: Colab) — install dlscratch only where it is missing
+import importlib.util
+import pathlib
 
-_MAIN_GUARD = re.compile(r'^if __name__ == ["\']__main__["\']:\s*\n\s+main\(\)\s*$', re.M)
+if importlib.util.find_spec("dlscratch") is None:
+    # A wheel file or a Git URL of dlscratch ("git+https://github.com/OWNER/dlscratch"): needed
+    # where this notebook is not inside a dlscratch checkout (Colab). dlscratch is not on PyPI,
+    # and nothing is installed from a guessed name.
+    DLSCRATCH_SOURCE = ""
+    _checkout = pathlib.Path.cwd().parent  # notebooks/ sits beside pyproject.toml in a checkout
+    if not DLSCRATCH_SOURCE and (_checkout / "src" / "dlscratch" / "__init__.py").is_file():
+        DLSCRATCH_SOURCE = str(_checkout)
+    if not DLSCRATCH_SOURCE:
+        raise ImportError("dlscratch is not installed and this notebook is not in a dlscratch "
+                          "checkout: set DLSCRATCH_SOURCE in this cell to a wheel file or a Git "
+                          "URL of dlscratch, then run the cell again")
+    %pip install -q "{DLSCRATCH_SOURCE}"'''
+
 _REL_PARENT = re.compile(r"^(\s*)from \.\.(\w[\w.]*)? import ", re.M)
 _REL_HERE = re.compile(r"^(\s*)from \.(\w[\w.]*) import ", re.M)
 
@@ -57,14 +63,6 @@ def lesson_names() -> list[str]:
     """The lesson modules of :mod:`dlscratch.lessons` (every module not starting with ``_``)."""
     return sorted(m.name for m in pkgutil.iter_modules([str(LESSONS_DIR)])
                   if not m.name.startswith("_") and not m.ispkg)
-
-
-def _main_takes_argv(source: str) -> bool:
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef) and node.name == "main":
-            a = node.args
-            return bool(a.posonlyargs or a.args or a.vararg)
-    return False
 
 
 def _absolute_imports(code: str) -> str:
@@ -86,7 +84,6 @@ def lesson_notebook(name: str):
     if name not in lesson_names():
         raise ValueError(f"no lesson called {name!r}; lessons: {', '.join(lesson_names())}")
     source = path.read_text(encoding="utf-8")
-    call = "main([])" if _main_takes_argv(source) else "main()"
     parsed = jupytext.reads(source, fmt="py:percent")
     v4 = nbformat.v4
     cells = [v4.new_markdown_cell(
@@ -98,7 +95,7 @@ def lesson_notebook(name: str):
     for cell in parsed.cells:
         text = cell.source
         if cell.cell_type == "code":
-            text = _MAIN_GUARD.sub(call, _absolute_imports(text))
+            text = _absolute_imports(text)
             cells.append(v4.new_code_cell(text))
         elif cell.cell_type == "markdown":
             cells.append(v4.new_markdown_cell(text))

@@ -12,7 +12,11 @@
 # ``np.random`` call takes a seeded ``rng``; pictures are written to an output folder. Each other
 # fix is said where it happens.
 #
-# Run: ``python -m dlscratch.lessons.seed000_neural_network [--out DIR]``;
+# Each section defines the note's names, then runs the note's example in a cell of its own and
+# checks the numbers it prints (``expect``), so in the notebook every output sits under its
+# section.
+#
+# Run: ``python -m dlscratch.lessons.seed000_neural_network [--out DIR] [--lang ko|en]``;
 # ``DLSCRATCH_FAST=1`` for the fast mode (a tiny network for the numerical-gradient training).
 
 # %%
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,7 +39,13 @@ from ..functions import (
 )
 from ..gradient import gradient_descent, numerical_diff, numerical_gradient, tangent_line
 from ..models import TwoLayerNet, simpleNet
-from ._common import Outputs, expect, fast_mode, parse_args
+from ..plot import img_show, plot_descent_path, plot_gradient_field, plot_tangent_line
+from ._common import expect, start
+
+# %%
+if __name__ == "__main__":
+    lesson = start("seed000", "Lecture 000: neural networks, MNIST inference (0.9352), "
+                              "numerical gradients and TwoLayerNet")
 
 # %% [markdown]
 # ## 3층 신경망 — A 3-layer network
@@ -69,6 +78,15 @@ def forward(network, x):
     return y
 
 
+# %%
+if __name__ == "__main__":
+    network = init_network()
+    x = np.array([1.0, 0.5])
+    y = forward(network, x)
+    print(y)  # [0.31682708 0.69627909]
+    expect(np.allclose(y, [0.31682708, 0.69627909], atol=1e-8),
+           f"the 3-layer network should give [0.31682708 0.69627909], got {y}")
+
 # %% [markdown]
 # ## 출력층 설계: Softmax 함수와 Overflow 문제 — The output layer: softmax and overflow
 #
@@ -94,14 +112,22 @@ def softmax_overflow_demo() -> tuple[np.ndarray, np.ndarray]:
     return naive, softmax(a)  # [9.99954600e-01 4.53978686e-05 2.06106005e-09]
 
 
+# %%
+if __name__ == "__main__":
+    y_naive, y_stable = softmax_overflow_demo()
+    print("softmax of [1010, 1000, 990]: the note's first version", y_naive,
+          "; with the max subtracted", y_stable)
+    expect(bool(np.all(np.isnan(y_naive))) and abs(y_stable[0] - 0.9999546) < 1e-6,
+           "the note's softmax should overflow to nan and the stable one give 0.9999546 first")
+
 # %% [markdown]
 # ## 손글씨 숫자 인식: MNIST 데이터셋 로드와 이미지 시각화 — MNIST and img_show
 #
 # ``load_mnist(flatten=True, normalize=False)`` gives 784 pixels 0-255 per image. The note's
 # ``plt.imshow(img, cmap='grey')`` becomes ``dlscratch.plot.img_show``, which returns the figure
-# and writes it to the output folder. (The note says the labels are 0~8: they are 0~9.)
-# Offline, the data are the bundled ``mnist-sample``: exactly the 10,000 MNIST test images, split
-# 8,000 + 2,000.
+# (shown here, and written to the output folder). (The note says the labels are 0~8: they are
+# 0~9.) Offline, the data are the bundled ``mnist-sample``: exactly the 10,000 MNIST test
+# images, split 8,000 + 2,000.
 
 
 # %%
@@ -113,6 +139,19 @@ def first_training_image():
     return img, label
 
 
+# %%
+if __name__ == "__main__":
+    img, label = first_training_image()
+    print(label)  # 7
+    print(img.shape)  # (784,)
+    img = img.reshape(28, 28)
+    print(img.shape)  # (28, 28)
+    expect(int(label) == 7 and img.max() == 255,
+           f"the first image should be a 7 in raw pixels 0-255, got label {label}, "
+           f"largest pixel {img.max()}")
+    fig_img = img_show(img, label=label, lang=lesson.lang, show=False)
+    lesson.save(fig_img, "seed000_img_show.png")
+
 # %% [markdown]
 # ## 신경망 추론 처리 — Inference with the trained weights
 #
@@ -120,7 +159,8 @@ def first_training_image():
 # note reuses the name ``init_network`` for loading ``sample_weight.pkl``, which would replace
 # the 3-layer network above; here it is ``init_network_pretrained`` (fix), and the pickle is read
 # by ``load_sample_weights`` (restricted unpickler). The note's loop prints a line for every
-# correct image (9,352 lines); only the first few are printed here.
+# correct image (9,352 lines); only the first few are printed here. Then the same count in
+# batches of 100 (배치 처리).
 
 
 # %%
@@ -169,6 +209,16 @@ def mnist_accuracy(batch_size: int | None = None, print_first: int = 0) -> float
     return float(accuracy_cnt) / len(x)
 
 
+# %%
+if __name__ == "__main__":
+    accuracy = mnist_accuracy(print_first=5)
+    print("Accuracy: " + str(accuracy))
+    accuracy_batch = mnist_accuracy(batch_size=100)
+    print("Accuracy (batch_size = 100): " + str(accuracy_batch))
+    expect(accuracy == 0.9352 and accuracy_batch == 0.9352,
+           f"the book's weights should score 0.9352 on the MNIST test set, one at a time and in "
+           f"batches; got {accuracy} and {accuracy_batch}")
+
 # %% [markdown]
 # ## 신경망 학습: 손실함수 — Loss functions
 #
@@ -184,6 +234,13 @@ def loss_examples() -> dict[str, float]:
     y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
     return {"SSE": sum_squares_error(y, t), "CEE": cross_entropy_error(y, t)}
 
+
+# %%
+if __name__ == "__main__":
+    losses = loss_examples()
+    print("SSE", losses["SSE"], "CEE", losses["CEE"])  # 0.0975, 0.5108
+    expect(abs(losses["SSE"] - 0.0975) < 1e-12 and abs(losses["CEE"] - 0.5108254) < 1e-6,
+           f"SSE 0.0975 and CEE 0.5108 on the note's example, got {losses}")
 
 # %% [markdown]
 # ## 미니배치 학습 — Mini-batches
@@ -205,6 +262,16 @@ def minibatch_losses(rng=0) -> tuple[float, float]:
     return cross_entropy_error(y, t_batch), cross_entropy_error(y, np.argmax(t_batch, axis=1))
 
 
+# %%
+if __name__ == "__main__":
+    cee_onehot, cee_labels = minibatch_losses(rng=0)
+    print(f"mini-batch of 10: CEE one-hot {cee_onehot:.6f}, integer labels {cee_labels:.6f}")
+    # float32 probabilities: the two forms add the same terms in another order (the one-hot
+    # sum also adds the zeros), so they agree to float32 rounding, not to the last bit
+    expect(abs(cee_onehot - cee_labels) <= 1e-6 * abs(cee_labels),
+           "cross_entropy_error with one-hot rows and with integer labels should agree "
+           f"(to float32 rounding); got {cee_onehot!r} and {cee_labels!r}")
+
 # %% [markdown]
 # ## 수치미분 — Numerical differentiation
 #
@@ -212,13 +279,32 @@ def minibatch_losses(rng=0) -> tuple[float, float]:
 # note's comment says 0.00001; 1e-4 is 0.0001). ``function_1`` is used but not defined in the
 # note: it is the book's 0.01 x^2 + 0.1 x (fix). The note's second ``tangent_line`` calls
 # ``numerical_gradient`` on a number, which fails (it perturbs an array in place): the first
-# one, with ``numerical_diff``, is the one drawn.
+# one, with ``numerical_diff``, is the one drawn (``plot_tangent_line``).
 
 
 # %%
 def function_1(x):
     return 0.01 * x**2 + 0.1 * x
 
+
+def diff_examples() -> dict[str, float]:
+    """f'(5) and f'(10) of function_1: exactly 0.02 x + 0.1, so 0.2 and 0.3."""
+    return {"diff_at_5": numerical_diff(function_1, 5),
+            "diff_at_10": numerical_diff(function_1, 10)}
+
+
+# %%
+if __name__ == "__main__":
+    diffs = diff_examples()
+    print(diffs["diff_at_5"], diffs["diff_at_10"])  # 0.1999999999990898 0.2999999999986347
+    tf = tangent_line(function_1, 5)
+    print("tangent at x = 5: y-intercept", tf(0.0))  # f(5) - 0.2 * 5 = -0.25
+    expect(abs(diffs["diff_at_5"] - 0.2) < 1e-6 and abs(diffs["diff_at_10"] - 0.3) < 1e-6
+           and abs(tf(0.0) + 0.25) < 1e-6,
+           f"numerical derivatives 0.2 and 0.3 and the tangent's intercept -0.25, got "
+           f"{diffs} and {tf(0.0)}")
+    fig_tangent = plot_tangent_line(function_1, 5, lang=lesson.lang)
+    lesson.save(fig_tangent, "seed000_tangent_line.png")
 
 # %% [markdown]
 # ## 편미분 — Partial derivatives
@@ -235,6 +321,19 @@ def function_tmp2(x1):
     return 3.0**2.0 + x1 * x1
 
 
+def partial_examples() -> dict[str, float]:
+    """df/dx0 at x0 = 3 (6.0) and df/dx1 at x1 = 4 (8.0)."""
+    return {"tmp1_at_3": numerical_diff(function_tmp1, 3.0),
+            "tmp2_at_4": numerical_diff(function_tmp2, 4.0)}
+
+
+# %%
+if __name__ == "__main__":
+    partials = partial_examples()
+    print(partials["tmp1_at_3"], partials["tmp2_at_4"])  # 6.00000000000378 7.999999999999119
+    expect(abs(partials["tmp1_at_3"] - 6.0) < 1e-6 and abs(partials["tmp2_at_4"] - 8.0) < 1e-6,
+           f"the partial derivatives at (3, 4) should be 6.0 and 8.0, got {partials}")
+
 # %% [markdown]
 # ## 기울기 — The gradient, and its picture (quiver)
 #
@@ -250,25 +349,32 @@ def function_2(x):
     return x[0] ** 2 + x[1] ** 2
 
 
-def gradient_examples() -> dict[str, np.ndarray]:
-    return {
-        "diff_at_5": numerical_diff(function_1, 5),  # 0.2 (exactly 0.02 x + 0.1)
-        "diff_at_10": numerical_diff(function_1, 10),  # 0.3
-        "tmp1_at_3": numerical_diff(function_tmp1, 3.0),  # 6.0
-        "tmp2_at_4": numerical_diff(function_tmp2, 4.0),  # 8.0
-        "grad_at_3_4": numerical_gradient(function_2, np.array([3.0, 4.0])),  # [6, 8]
-        "grad_at_0_2": numerical_gradient(function_2, np.array([0.0, 2.0])),  # [0, 4]
-        "grad_at_3_0": numerical_gradient(function_2, np.array([3.0, 0.0])),  # [6, 0]
-        "descent": gradient_descent(function_2, np.array([-3.0, 4.0]), lr=0.1, step_num=100)[0],
-    }
+def gradient_points() -> dict[str, np.ndarray]:
+    """The gradient of function_2 at the note's three points: [6, 8], [0, 4], [6, 0]."""
+    return {"grad_at_3_4": numerical_gradient(function_2, np.array([3.0, 4.0])),
+            "grad_at_0_2": numerical_gradient(function_2, np.array([0.0, 2.0])),
+            "grad_at_3_0": numerical_gradient(function_2, np.array([3.0, 0.0]))}
 
+
+# %%
+if __name__ == "__main__":
+    grads = gradient_points()
+    for name, grad in grads.items():
+        print(name, grad)  # [6. 8.], [0. 4.], [6. 0.]
+    expect(np.allclose(grads["grad_at_3_4"], [6, 8], atol=1e-6)
+           and np.allclose(grads["grad_at_0_2"], [0, 4], atol=1e-6)
+           and np.allclose(grads["grad_at_3_0"], [6, 0], atol=1e-6),
+           f"the gradients should be [6, 8], [0, 4] and [6, 0], got {grads}")
+    fig_field = plot_gradient_field(function_2, lang=lesson.lang)
+    lesson.save(fig_field, "seed000_gradient_field.png")
 
 # %% [markdown]
 # ## 경사하강법 — Gradient descent, and its path
 #
 # dlscratch's ``gradient_descent`` returns ``(x, x_history)`` like the note's second version,
 # and does not modify ``init_x`` (the note's ``x = init_x`` then ``x -= ...`` changes the
-# caller's array). From (-3, 4) with lr = 0.1 each step multiplies x by 1 - 2 lr = 0.8.
+# caller's array). From (-3, 4) with lr = 0.1 each step multiplies x by 1 - 2 lr = 0.8: after
+# the note's 20 steps x = (-3, 4) * 0.8^20, after 100 steps it is at the origin to 1e-9.
 
 
 # %%
@@ -278,12 +384,28 @@ def descent_path(lr=0.1, step_num=20):
     return x, x_history
 
 
+def gradient_examples() -> dict[str, np.ndarray]:
+    """Every number of the last four sections, and 100 steps of gradient descent."""
+    return {**diff_examples(), **partial_examples(), **gradient_points(),
+            "descent": descent_path(step_num=100)[0]}
+
+
+# %%
+if __name__ == "__main__":
+    x, x_history = descent_path()
+    print("gradient descent, 20 steps from (-3, 4):", x)  # [-0.03458765  0.04611686]
+    print("100 steps:", descent_path(step_num=100)[0])  # [-6.11110793e-10  8.14814391e-10]
+    expect(np.allclose(x, np.array([-3.0, 4.0]) * 0.8**20, rtol=1e-6),
+           f"20 steps of lr 0.1 should give (-3, 4) * 0.8^20, got {x}")
+    fig_path = plot_descent_path(x_history, function_2, lang=lesson.lang)
+    lesson.save(fig_path, "seed000_descent_path.png")
+
 # %% [markdown]
 # ## 신경망에서의 기울기 — The gradient of a network (simpleNet)
 #
 # ``simpleNet`` holds W (2, 3) drawn from N(0, 1) (a seeded rng instead of ``np.random.randn``);
 # ``f(W)`` ignores its argument: ``numerical_gradient`` perturbs ``net.W`` in place and the loss
-# sees it through the network.
+# sees it through the network. The result equals the analytic dL/dW = x (softmax(x W) - t).
 
 
 # %%
@@ -300,6 +422,14 @@ def simple_net_gradient(rng=0):
     return net, dW
 
 
+# %%
+if __name__ == "__main__":
+    net, dW = simple_net_gradient(rng=0)
+    print("simpleNet dW =\n", dW)
+    x, t = np.array([0.6, 0.9]), np.array([0, 0, 1])
+    expect(np.allclose(dW, np.outer(x, softmax(x @ net.W) - t), atol=1e-6),
+           "simpleNet's numerical dW should equal the analytic x (softmax(x W) - t)")
+
 # %% [markdown]
 # ## 2층 신경망 클래스와 미니배치 학습 — TwoLayerNet trained with numerical gradients
 #
@@ -310,9 +440,8 @@ def simple_net_gradient(rng=0):
 # One numerical gradient costs two losses per parameter: 2 x 39,760 forward passes for the
 # note's 784-50-10 network. The lesson times the first one, prints the estimate for all
 # ``iters_num`` iterations, and shows a progress bar for the rest. The fast mode uses a tiny
-# network (hidden_size=2) and batches of 5. The note stops there, with the losses printed;
-# the same loop with backprop (``network.gradient``, the next lecture) is thousands of times
-# faster and actually learns, so it follows.
+# network (hidden_size=2) and batches of 5. The first gradient is also compared with
+# backprop's (``network.gradient``, the next lecture): they agree to 1e-6.
 
 
 # %%
@@ -355,6 +484,29 @@ def train_numerical(iters_num=5, batch_size=100, hidden_size=50, learning_rate=0
     return train_loss_list, seconds, max_diff
 
 
+# %%
+if __name__ == "__main__":
+    if lesson.fast:
+        iters_num, batch_size, hidden_size = 3, 5, 2
+    else:
+        iters_num, batch_size, hidden_size = 5, 100, 50  # the note's
+    train_loss_list, seconds_per_gradient, max_diff = train_numerical(
+        iters_num, batch_size, hidden_size, rng=0)
+    print("Train Loss: ", train_loss_list)
+    print(f"numerical vs backprop gradient on the first batch: largest difference {max_diff:.2e}")
+    expect(max_diff < 1e-6,
+           f"numerical and backprop gradients should agree; largest difference {max_diff:.2e}")
+
+# %% [markdown]
+# ### 같은 학습을 오차역전파로 — The same loop with backprop
+#
+# The note stops at the numerical-gradient losses, which barely move in 5 iterations. The same
+# mini-batch loop with ``network.gradient`` (backprop, the next lecture) is thousands of times
+# faster and actually learns: 2,000 iterations pass 0.9 test accuracy (fast mode: 300, the loss
+# still falls).
+
+
+# %%
 def train_two_layer_net(iters_num=1000, batch_size=100, learning_rate=0.1, rng=0,
                         use_backprop=True):
     """The note's mini-batch loop with backprop (``use_backprop=False``: numerical, slow):
@@ -376,122 +528,31 @@ def train_two_layer_net(iters_num=1000, batch_size=100, learning_rate=0.1, rng=0
     return train_loss_list, network.accuracy(x_test, t_test)
 
 
-# %% [markdown]
-# ## 실행 — Running the lesson
-#
-# ``run`` goes through the sections in order, prints what the note prints, draws the note's
-# pictures into the output folder and returns the key numbers; ``check`` asserts them.
-
-
 # %%
-def run(fast: bool | None = None, out=None, rng=0, verbose=True) -> dict:
-    """The whole lesson; returns its key numbers (plots written into ``out``)."""
-    from ..plot import img_show, plot_descent_path, plot_gradient_field, plot_tangent_line
-
-    fast = fast_mode() if fast is None else fast
-    outputs = out if isinstance(out, Outputs) else Outputs(out, "seed000")
-    say = print if verbose else (lambda *a, **k: None)
-    r: dict = {"outputs": outputs, "fast": fast}
-
-    r["y"] = forward(init_network(), np.array([1.0, 0.5]))
-    say("3-layer network, y =", r["y"])  # [0.31682708 0.69627909]
-    r["softmax_naive"], r["softmax"] = softmax_overflow_demo()
-    say("softmax of [1010, 1000, 990]: the note's first version", r["softmax_naive"],
-        "; with the max subtracted", r["softmax"])
-
-    img, label = first_training_image()
-    r["label"] = int(label)
-    say("label", label, "img.shape", img.shape, "-> reshaped", img.reshape(28, 28).shape)
-    img_show(img.reshape(28, 28), label=label, show=False,
-             path=outputs.path("seed000_img_show.png"))
-
-    r["accuracy"] = mnist_accuracy(print_first=5 if verbose else 0)
-    say("Accuracy: " + str(r["accuracy"]))
-    r["accuracy_batch"] = mnist_accuracy(batch_size=100)
-    say("Accuracy (batch_size = 100): " + str(r["accuracy_batch"]))
-
-    r["losses"] = loss_examples()
-    say("SSE", r["losses"]["SSE"], "CEE", r["losses"]["CEE"])  # 0.0975, 0.5108
-    r["cee_onehot"], r["cee_labels"] = minibatch_losses(rng=rng)
-    say(f"mini-batch of 10: CEE one-hot {r['cee_onehot']:.6f}, integer labels "
-        f"{r['cee_labels']:.6f}")
-
-    r["gradients"] = gradient_examples()
-    for k, v in r["gradients"].items():
-        say(k, v)
-    tf = tangent_line(function_1, 5)
-    r["tangent_at_0"] = float(tf(0.0))  # y-intercept f(5) - 0.2 * 5 = -0.25
-    plot_tangent_line(function_1, 5, path=outputs.path("seed000_tangent_line.png"))
-    plot_gradient_field(function_2, path=outputs.path("seed000_gradient_field.png"))
-    x, x_history = descent_path()
-    r["descent_20"], r["x_history"] = x, x_history
-    say("gradient descent, 20 steps from (-3, 4):", x)
-    plot_descent_path(x_history, function_2, path=outputs.path("seed000_descent_path.png"))
-
-    net, dW = simple_net_gradient(rng=rng)
-    r["simple_net"], r["dW"] = net, dW
-    say("simpleNet dW =\n", dW)
-
-    if fast:
-        iters_num, batch_size, hidden_size, bp_iters = 3, 5, 2, 300
-    else:
-        iters_num, batch_size, hidden_size, bp_iters = 5, 100, 50, 2000
-    r["train_loss_list"], r["seconds_per_gradient"], r["max_diff"] = train_numerical(
-        iters_num, batch_size, hidden_size, rng=rng, verbose=verbose)
-    say("Train Loss: ", r["train_loss_list"])
-    say(f"numerical vs backprop gradient on the first batch: largest difference "
-        f"{r['max_diff']:.2e}")
-    r["bp_losses"], r["bp_accuracy"] = train_two_layer_net(iters_num=bp_iters, rng=rng)
-    say(f"backprop, {bp_iters} iterations: loss {r['bp_losses'][0]:.3f} -> "
-        f"{np.mean(r['bp_losses'][-50:]):.3f} (mean of the last 50), test accuracy "
-        f"{r['bp_accuracy']:.4f}")
-    return r
-
-
-def check(r: dict) -> None:
-    """The lesson's key numbers."""
-    expect(np.allclose(r["y"], [0.31682708, 0.69627909], atol=1e-8),
-           f"the 3-layer network should give [0.31682708 0.69627909], got {r['y']}")
-    expect(bool(np.all(np.isnan(r["softmax_naive"]))) and abs(r["softmax"][0] - 0.9999546) < 1e-6,
-           "the note's softmax should overflow to nan and the stable one give 0.9999546 first")
-    expect(r["accuracy"] == 0.9352 and r["accuracy_batch"] == 0.9352,
-           f"the book's weights should score 0.9352 on the MNIST test set, one at a time and in "
-           f"batches; got {r['accuracy']} and {r['accuracy_batch']}")
-    expect(abs(r["losses"]["SSE"] - 0.0975) < 1e-12 and abs(r["losses"]["CEE"] - 0.5108254) < 1e-6,
-           f"SSE 0.0975 and CEE 0.5108 on the note's example, got {r['losses']}")
-    # float32 probabilities: the two forms add the same terms in another order (the one-hot
-    # sum also adds the zeros), so they agree to float32 rounding, not to the last bit
-    expect(abs(r["cee_onehot"] - r["cee_labels"]) <= 1e-6 * abs(r["cee_labels"]),
-           "cross_entropy_error with one-hot rows and with integer labels should agree "
-           f"(to float32 rounding); got {r['cee_onehot']!r} and {r['cee_labels']!r}")
-    g = r["gradients"]
-    expect(abs(g["diff_at_5"] - 0.2) < 1e-6 and abs(g["tmp1_at_3"] - 6.0) < 1e-6
-           and np.allclose(g["grad_at_3_4"], [6, 8], atol=1e-6),
-           f"numerical derivatives 0.2, 6.0 and gradient [6, 8], got {g['diff_at_5']}, "
-           f"{g['tmp1_at_3']}, {g['grad_at_3_4']}")
-    expect(np.allclose(r["descent_20"], np.array([-3.0, 4.0]) * 0.8**20, rtol=1e-6),
-           f"20 steps of lr 0.1 should give (-3, 4) * 0.8^20, got {r['descent_20']}")
-    x, t = np.array([0.6, 0.9]), np.array([0, 0, 1])
-    expect(np.allclose(r["dW"], np.outer(x, softmax(x @ r["simple_net"].W) - t), atol=1e-6),
-           "simpleNet's numerical dW should equal the analytic x (softmax(x W) - t)")
-    expect(r["max_diff"] < 1e-6,
-           f"numerical and backprop gradients should agree; largest difference {r['max_diff']:.2e}")
-    first, last = np.mean(r["bp_losses"][:20]), np.mean(r["bp_losses"][-50:])
+if __name__ == "__main__":
+    bp_iters = 300 if lesson.fast else 2000
+    bp_losses, bp_accuracy = train_two_layer_net(iters_num=bp_iters, rng=0)
+    first, last = np.mean(bp_losses[:20]), np.mean(bp_losses[-50:])
+    print(f"backprop, {bp_iters} iterations: loss {bp_losses[0]:.3f} -> {last:.3f} (mean of the "
+          f"last 50), test accuracy {bp_accuracy:.4f}")
     expect(last < first - 0.3,
            f"backprop training should lower the loss; mean {first:.3f} -> {last:.3f}")
-    if not r["fast"]:
-        expect(r["bp_accuracy"] > 0.9, f"2,000 backprop iterations should pass 0.9 test "
-                                       f"accuracy, got {r['bp_accuracy']:.4f}")
+    if not lesson.fast:
+        expect(bp_accuracy > 0.9, f"2,000 backprop iterations should pass 0.9 test accuracy, "
+                                  f"got {bp_accuracy:.4f}")
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv, "Lecture 000: neural networks, MNIST inference (0.9352), "
-                            "numerical gradients and TwoLayerNet")
-    r = run(out=args.out)
-    check(r)
-    print(r["outputs"].listing())
-
+# %% [markdown]
+# ## 정리 — Summary
+#
+# The key numbers of the lesson, and the pictures it wrote.
 
 # %%
 if __name__ == "__main__":
-    main()
+    print(f"3-layer network y = {y}; MNIST accuracy with the book's weights {accuracy} "
+          f"(batches of 100: {accuracy_batch})")
+    print(f"SSE {losses['SSE']:.4f}, CEE {losses['CEE']:.4f}; grad f(3, 4) = "
+          f"{grads['grad_at_3_4']}; simpleNet dW[0] = {dW[0]}")
+    print(f"one numerical gradient {seconds_per_gradient:.2f} s (largest difference from "
+          f"backprop {max_diff:.1e}); backprop, {bp_iters} iterations: test accuracy "
+          f"{bp_accuracy:.4f}")
+    print(lesson.outputs.listing())

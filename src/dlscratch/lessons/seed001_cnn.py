@@ -12,13 +12,16 @@
 # ``dataset.mnist`` / ``common.trainer`` -> ``dlscratch``; random weights from a seeded ``rng``;
 # ``params.pkl`` and the pictures go to an output folder, not the current one.
 #
-# Run: ``python -m dlscratch.lessons.seed001_cnn [--out DIR]``; ``DLSCRATCH_FAST=1`` for the fast
-# mode (2,000 training images, 3 epochs instead of 5,000 and 20).
+# Each section defines the note's names, then runs the note's example in a cell of its own and
+# checks the numbers it prints (``expect``), so in the notebook every output sits under its
+# section.
+#
+# Run: ``python -m dlscratch.lessons.seed001_cnn [--out DIR] [--lang ko|en]``;
+# ``DLSCRATCH_FAST=1`` for the fast mode (2,000 training images, 3 epochs instead of 5,000 and
+# 20).
 
 # %%
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,8 +29,14 @@ from ..datasets import load_mnist
 from ..layers import Convolution, Pooling
 from ..models import SimpleConvNet
 from ..naive import average_pooling, conv2d, max_pooling
+from ..plot import plot_accuracy, plot_filters_before_after
 from ..trainer import Trainer
-from ._common import Outputs, expect, fast_mode, parse_args
+from ._common import expect, start
+
+# %%
+if __name__ == "__main__":
+    lesson = start("seed001", "Lecture 001: convolution and pooling by loops, SimpleConvNet, "
+                              "its filters before and after training")
 
 # %% [markdown]
 # ## 합성곱 연산 — Convolution by loops
@@ -59,6 +68,14 @@ def convolution_loop(x_input, kernel):
             output[i, j] = np.sum(x_input[i:i + kernel_height, j:j + kernel_width] * kernel)
     output += 3
     return output
+
+
+# %%
+if __name__ == "__main__":
+    output = convolution_loop(x_input, kernel)
+    print(output)  # [[18. 19.] [ 9. 18.]]
+    expect(np.array_equal(output, [[18, 19], [9, 18]]),
+           f"the note's convolution loop should print [[18 19] [9 18]], got {output}")
 
 
 # %% [markdown]
@@ -94,6 +111,15 @@ def convolution_loop_padded(x_input, kernel, padding=1, stride=2):
     return output
 
 
+# %%
+if __name__ == "__main__":
+    output = convolution_loop_padded(x_input_7, kernel, padding=1, stride=2)
+    print(output)
+    # top-left window: padded rows [0 0 0], [0 1 2], [0 0 1] times the kernel, plus 3 = 10
+    expect(output.shape == (4, 4) and output[0, 0] == 10,
+           f"padding 1 and stride 2 should give a 4x4 map starting with 10, got {output}")
+
+
 # %% [markdown]
 # ## 풀링 (Max Pooling, Average Pooling) — Pooling
 #
@@ -124,6 +150,24 @@ def pooling_loop(conved_input, pooling_size=2, pooling_stride=2, reduce=np.max):
     return pooling_result
 
 
+# %%
+if __name__ == "__main__":
+    max_pooling_result = pooling_loop(conved_input, reduce=np.max)
+    print(max_pooling_result)  # [[6. 8.] [3. 4.]]
+    average_pooling_result = pooling_loop(conved_input, reduce=np.mean)
+    print(average_pooling_result)  # [[3.25 5.25] [2.   2.  ]]
+    expect(np.array_equal(max_pooling_result, [[6, 8], [3, 4]])
+           and np.array_equal(average_pooling_result, [[3.25, 5.25], [2, 2]]),
+           f"the note's pooling loops should print [[6 8] [3 4]] and [[3.25 5.25] [2 2]]; got "
+           f"{max_pooling_result} and {average_pooling_result}")
+
+
+# %% [markdown]
+# ``dlscratch.naive`` holds the same loops (``conv2d``, ``max_pooling``, ``average_pooling``):
+# the truth dlscratch's fast layers are tested against. They give the note's four results.
+
+
+# %%
 def loop_examples() -> dict[str, np.ndarray]:
     """The note's four printed results, by dlscratch.naive (the same loops)."""
     return {
@@ -133,6 +177,18 @@ def loop_examples() -> dict[str, np.ndarray]:
         # [[3.25, 5.25], [2, 2]]
         "average_pooling": average_pooling(conved_input, size=2, stride=2),
     }
+
+
+# %%
+if __name__ == "__main__":
+    loops = {"conv": convolution_loop(x_input, kernel),
+             "conv_pad1_stride2": convolution_loop_padded(x_input_7, kernel),
+             "max_pooling": max_pooling_result, "average_pooling": average_pooling_result}
+    naive = loop_examples()
+    print("dlscratch.naive equals the note's loops:",
+          {k: np.array_equal(loops[k], naive[k]) for k in loops})
+    expect(all(np.array_equal(loops[k], naive[k]) for k in loops),
+           "dlscratch.naive should give the note's loops' numbers")
 
 
 # %% [markdown]
@@ -164,6 +220,13 @@ def layers_match_loops() -> dict[str, bool]:
         "max_pooling": np.array_equal(pool.forward(as_nchw(conved_input))[0, 0],
                                       pooling_loop(conved_input)),
     }
+
+
+# %%
+if __name__ == "__main__":
+    layers_match = layers_match_loops()
+    print("Convolution / Pooling layers equal the loops:", layers_match)
+    expect(all(layers_match.values()), f"the im2col layers should equal the loops: {layers_match}")
 
 
 # %% [markdown]
@@ -202,6 +265,35 @@ def train_simple_convnet(max_epochs=20, n_train=5000, n_test=1000, rng=0, verbos
     return trainer, network, initial_filters
 
 
+# %%
+if __name__ == "__main__":
+    if lesson.fast:
+        max_epochs, n_train, n_test = 3, 2000, 500
+    else:
+        max_epochs, n_train, n_test = 20, 5000, 1000  # the note's
+    params_file = lesson.outputs.path("params.pkl")
+    trainer, network, initial_filters = train_simple_convnet(max_epochs, n_train, n_test, rng=0,
+                                                             params_file=params_file)
+    print("Saved Network Parameters!", params_file)
+    print(f"test accuracy after {max_epochs} epochs on {n_train} images: "
+          f"{trainer.test_acc_list[-1]:.4f}")
+    floor = 0.7 if lesson.fast else 0.95  # fast: 60 Adam steps, measured 0.778
+    expect(trainer.test_acc_list[-1] > floor,
+           f"test accuracy should pass {floor} after {max_epochs} epochs; got "
+           f"{trainer.test_acc_list[-1]:.4f}")
+    # the note's plot: accuracy per epoch, train and test, legend lower right
+    fig_acc = plot_accuracy(trainer.train_acc_list, trainer.test_acc_list, show=False)
+    ax = fig_acc.axes[0]
+    ax.lines[0].set_label(lesson.label("train", "학습 데이터"))
+    ax.lines[1].set_label(lesson.label("test", "시험 데이터"))
+    ax.legend(loc="lower right")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # whole epochs on the axis
+    ax.set_xlabel(lesson.label("epochs", "에폭"))
+    ax.set_ylabel(lesson.label("accuracy", "정확도"))
+    ax.set_title(lesson.label("SimpleConvNet: accuracy per epoch", "SimpleConvNet: 에폭별 정확도"))
+    lesson.save(fig_acc, "seed001_accuracy.png")
+
+
 # %% [markdown]
 # ## 학습 전후의 필터 — The filters before and after training
 #
@@ -219,81 +311,37 @@ def filters_after_from_pickle(params_file) -> np.ndarray:
     return network.params["W1"]
 
 
-# %% [markdown]
-# ## 실행 — Running the lesson
-
-
 # %%
-def run(fast: bool | None = None, out=None, rng=0, verbose=True) -> dict:
-    """The whole lesson; returns its key numbers (plots and params.pkl written into ``out``)."""
-    from ..plot import plot_accuracy, plot_filters_before_after
-
-    fast = fast_mode() if fast is None else fast
-    outputs = out if isinstance(out, Outputs) else Outputs(out, "seed001")
-    say = print if verbose else (lambda *a, **k: None)
-    r: dict = {"outputs": outputs, "fast": fast}
-
-    r["loops"] = {
-        "conv": convolution_loop(x_input, kernel),
-        "conv_pad1_stride2": convolution_loop_padded(x_input_7, kernel, padding=1, stride=2),
-        "max_pooling": pooling_loop(conved_input, reduce=np.max),
-        "average_pooling": pooling_loop(conved_input, reduce=np.mean),
-    }
-    for name, value in r["loops"].items():
-        say(name, value, sep="\n")
-    r["naive"] = loop_examples()
-    r["layers_match"] = layers_match_loops()
-    say("Convolution / Pooling layers equal the loops:", r["layers_match"])
-
-    max_epochs, n_train, n_test = (3, 2000, 500) if fast else (20, 5000, 1000)
-    params_file = outputs.path("params.pkl")
-    trainer, network, initial = train_simple_convnet(max_epochs, n_train, n_test, rng=rng,
-                                                     verbose=verbose, params_file=params_file)
-    say("Saved Network Parameters!", params_file)
-    r["train_acc_list"], r["test_acc_list"] = trainer.train_acc_list, trainer.test_acc_list
-    r["max_epochs"], r["n_train"] = max_epochs, n_train
-    plot_accuracy(trainer.train_acc_list, trainer.test_acc_list, show=False,
-                  path=outputs.path("seed001_accuracy.png"))
+if __name__ == "__main__":
     after = filters_after_from_pickle(params_file)
-    r["pickle_roundtrip"] = np.array_equal(after, network.params["W1"])
-    r["filter_change"] = float(np.abs(after - initial).mean() / np.abs(initial).mean())
-    plot_filters_before_after(initial, after, show=False,
-                              path=outputs.path("seed001_filters_before_after.png"))
-    say(f"test accuracy after {max_epochs} epochs on {n_train} images: "
-        f"{r['test_acc_list'][-1]:.4f}")
-    return r
+    pickle_roundtrip = np.array_equal(after, network.params["W1"])
+    filter_change = float(np.abs(after - initial_filters).mean()
+                          / np.abs(initial_filters).mean())
+    print(f"params.pkl gives back the trained filters: {pickle_roundtrip}; mean change "
+          f"{filter_change:.2f} of their initial size")
+    expect(pickle_roundtrip, "params.pkl should load back the trained filters exactly")
+    expect(filter_change > 0.5, f"training should change the filters; mean change "
+                                f"{filter_change:.2f} of their initial size")
+    fig_filters = plot_filters_before_after(initial_filters, after, lang=lesson.lang)
+    lesson.save(fig_filters, "seed001_filters_before_after.png")
 
 
-def check(r: dict) -> None:
-    """The lesson's key numbers."""
-    loops = r["loops"]
-    expect(np.array_equal(loops["conv"], [[18, 19], [9, 18]])
-           and np.array_equal(loops["max_pooling"], [[6, 8], [3, 4]])
-           and np.array_equal(loops["average_pooling"], [[3.25, 5.25], [2, 2]])
-           and loops["conv_pad1_stride2"].shape == (4, 4),
-           f"the note's loops should print [[18 19] [9 18]], a 4x4 map, [[6 8] [3 4]] and "
-           f"[[3.25 5.25] [2 2]]; got {loops}")
-    expect(all(np.array_equal(loops[k], r["naive"][k]) for k in loops),
-           "dlscratch.naive should give the note's loops' numbers")
-    expect(all(r["layers_match"].values()),
-           f"the im2col layers should equal the loops: {r['layers_match']}")
-    expect(r["pickle_roundtrip"], "params.pkl should load back the trained filters exactly")
-    expect(r["filter_change"] > 0.5, f"training should change the filters; mean change "
-                                     f"{r['filter_change']:.2f} of their initial size")
-    floor = 0.7 if r["fast"] else 0.95  # fast: 60 Adam steps, measured 0.778
-    expect(r["test_acc_list"][-1] > floor,
-           f"test accuracy should pass {floor} after {r['max_epochs']} epochs; got "
-           f"{r['test_acc_list'][-1]:.4f}")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv, "Lecture 001: convolution and pooling by loops, SimpleConvNet, "
-                            "its filters before and after training")
-    r = run(out=args.out)
-    check(r)
-    print(r["outputs"].listing())
-
+# %% [markdown]
+# ## 정리: 퍼셉트론에서 전이 학습까지 — The note's overview
+#
+# The note ends with an overview without code; each part has a lesson: the perceptron (and why
+# one layer cannot learn XOR) in ``seed002_perceptron`` and ``seed004_xor``, deep networks with
+# their activation functions and backprop in ``seed003_mlp_csv``, optimisation (gradient
+# descent, SGD) in ``seed000_neural_network``, the CNN here, and transfer learning with a
+# ResNet in ``transfer_learning``. The key numbers of this lesson, and the files it wrote:
 
 # %%
 if __name__ == "__main__":
-    main()
+    print(f"convolution {loops['conv'].tolist()}, max pooling {max_pooling_result.tolist()}; "
+          f"SimpleConvNet, "
+          f"{max_epochs} epochs on {n_train} images: train accuracy "
+          f"{trainer.train_acc_list[-1]:.4f}, test accuracy {trainer.test_acc_list[-1]:.4f}; "
+          f"filters changed by {filter_change:.2f}")
+    print(lesson.outputs.listing())
+
+

@@ -1,33 +1,44 @@
 # %% [markdown]
 # # 순방향, XOR, 역전파 — Forward pass, XOR, backpropagation (lecture 004)
 #
-# The note trains one sigmoid unit with the delta rule, shows that it cannot learn XOR, then
-# trains a 3-4-1 sigmoid network by backpropagation, first with the delta of the squared error
-# (MSE) and then with the cross-entropy delta, and concludes that only cross-entropy learns XOR.
-# From a single random start that conclusion is luck: this lesson runs each method from
+# The note's sections in order: the forward pass and one sigmoid unit trained with the delta
+# rule (STEP01), the same unit failing on XOR (STEP02), then a 3-4-1 sigmoid network trained by
+# backpropagation, first with the delta of the squared error (MSE) and then with the
+# cross-entropy delta (STEP03), from which the note concludes that only cross-entropy learns
+# XOR. From a single random start that conclusion is luck: this lesson runs each method from
 # several seeds and prints the outcome of every one.
 #
-# Run: ``python -m dlscratch.lessons.seed004_xor [--out DIR]``; ``DLSCRATCH_FAST=1`` for the
-# fast mode (fewer seeds).
+# What changed from the note, everywhere: ``np.random.random`` (the global generator, no seed)
+# becomes a Generator passed as ``rng``; pictures are written to an output folder. Each other
+# fix is said where it happens.
+#
+# Run: ``python -m dlscratch.lessons.seed004_xor [--out DIR] [--lang ko|en]``;
+# ``DLSCRATCH_FAST=1`` for the fast mode (5 seeds instead of 10).
 
 # %%
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
 from .._rng import as_generator
 from ..datasets import logic_gate
 from ..functions import sigmoid
-from ._common import Outputs, expect, fast_mode, parse_args
+from ..plot import plot_decision_boundary
+from ._common import Lesson, expect, start
+
+# %%
+if __name__ == "__main__":
+    lesson = start("seed004", "Lecture 004: the delta rule, XOR, and backprop over several seeds")
+    np.set_printoptions(precision=4, suppress=True)
+    epochs, alpha = 10_000, 0.9  # the note's
+    seeds = list(range(5 if lesson.fast else 10))
+    check_epochs = 300 if lesson.fast else 2000  # for the side-by-side checks
 
 # %% [markdown]
 # ## STEP01 순방향 — The forward pass
 #
 # The note multiplies ``W`` by ``X[0]`` before defining ``X``; here the data come first (fix).
-# ``np.random.random`` (the global generator) becomes a Generator passed as ``rng`` (fix).
-# Each row of X ends with a 1, the bias input.
+# Each row of X ends with a 1, the bias input. ``sigmoid`` is ``dlscratch.functions.sigmoid``.
 
 # %%
 X = np.array([[0, 0, 1],
@@ -43,10 +54,19 @@ def forward_example(rng=0) -> np.ndarray:
     return np.array([np.matmul(W, X[k, :].T)[0] for k in range(4)])
 
 
+# %%
+if __name__ == "__main__":
+    v = forward_example(rng=0)
+    print("STEP01: v = W @ x for the four rows, random W:", v)
+    expect(v.shape == (4,) and np.isclose(v[3] - v[2], v[1] - v[0]),
+           f"v = W @ x is linear in x: v[3] - v[2] must equal v[1] - v[0], got {v}")
+
 # %% [markdown]
-# ## The delta rule (one sigmoid unit)
+# ### The delta rule (one sigmoid unit)
 #
 #     y = sigmoid(W @ x),   delta = y (1 - y) (d - y),   W <- W + alpha * delta * x
+#
+# One update per sample, alpha 0.9, 10,000 epochs: the note's settings.
 
 
 # %%
@@ -82,20 +102,141 @@ def train_delta_rule(D, epochs=10_000, alpha=0.9, rng=0) -> np.ndarray:  # noqa:
 
 
 # %% [markdown]
+# ### Several seeds at once
+#
+# The note trains from one random start; whether a method works can depend on it. Here every
+# method runs from S seeds side by side: the same per-sample updates with the weights of all
+# starts stacked (one unit: W (S, 3); the 3-4-1 network of STEP03: W1 (S, 4, 3), W2 (S, 4)).
+# Sample k updates every start at once, so each start follows exactly the path of the note's
+# loop, which :func:`loop_vs_many` checks. A seed has "learned" when every output is within
+# 0.25 of its target (an output stuck at 0.5 has not, whichever way it rounds).
+
+
+# %%
+def train_many(D, seeds, epochs=10_000, alpha=0.9, method="mse"):  # noqa: N803
+    """(outputs (S, 4), final weights) of one unit ("delta": W (S, 3)) or of the 3-4-1
+    network ("mse" / "ce": (W1 (S, 4, 3), W2 (S, 1, 4))), one row per seed.
+
+    The output delta is y (1 - y) (d - y) for "delta" and "mse" and d - y for "ce"; the hidden
+    delta of the network is y1 (1 - y1) (W2.T @ delta) (STEP03)."""
+    if method == "delta":
+        W = np.stack([2 * as_generator(s).random((1, 3)) - 1 for s in seeds])[:, 0]  # (S, 3)
+        for _ in range(epochs):
+            for k in range(4):
+                x, d = X[k], D[k, 0]
+                y = sigmoid(W @ x)  # (S,)
+                W = W + alpha * (y * (1 - y) * (d - y))[:, None] * x
+        return sigmoid(W @ X.T), W
+    if method not in ("mse", "ce"):
+        raise ValueError(f"method must be 'delta', 'mse' or 'ce', got {method!r}")
+    starts = [init_weights(s) for s in seeds]
+    W1 = np.stack([w1 for w1, _ in starts])  # (S, 4, 3)
+    W2 = np.stack([w2[0] for _, w2 in starts])  # (S, 4)
+    for _ in range(epochs):
+        for k in range(4):
+            x, d = X[k], D[k, 0]
+            y1 = sigmoid(W1 @ x)  # (S, 4)
+            y = sigmoid(np.sum(W2 * y1, axis=1))  # (S,)
+            delta = (d - y) if method == "ce" else y * (1 - y) * (d - y)
+            delta1 = y1 * (1 - y1) * (W2 * delta[:, None])
+            W1 = W1 + (alpha * delta1)[:, :, None] * x
+            W2 = W2 + alpha * delta[:, None] * y1
+    y = sigmoid(np.einsum("sj,snj->sn", W2, sigmoid(np.einsum("sij,nj->sni", W1, X))))
+    return y, (W1, W2[:, None, :])
+
+
+def losses(y, D) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+    """Per-seed (MSE, cross-entropy) of outputs y (S, 4) against D (4, 1)."""
+    d = D[:, 0]
+    mse = np.mean((d - y) ** 2, axis=1)
+    yc = np.clip(y, 1e-15, 1 - 1e-15)
+    ce = -np.mean(d * np.log(yc) + (1 - d) * np.log(1 - yc), axis=1)
+    return mse, ce
+
+
+LEARNED_TOLERANCE = 0.25
+
+
+def run_seeds(method, D, seeds, epochs=10_000, alpha=0.9) -> dict:  # noqa: N803
+    """Train from every seed (:func:`train_many`); "learned" = every output within 0.25 of its
+    target."""
+    y, weights = train_many(D, seeds, epochs, alpha, method)
+    mse, ce = losses(y, D)
+    learned = np.all(np.abs(y - D[:, 0]) < LEARNED_TOLERANCE, axis=1)
+    return {"method": method, "seeds": list(seeds), "outputs": y, "mse": mse, "ce": ce,
+            "learned": learned, "n_learned": int(learned.sum()), "weights": weights}
+
+
+def loop_vs_many(method, D, seed, epochs, alpha=0.9) -> float:  # noqa: N803
+    """Largest output difference between the note's loop and :func:`train_many` from one
+    seed (0 up to rounding when the side-by-side training follows the loop)."""
+    if method == "delta":
+        y_loop = train_delta_rule(D, epochs, alpha, rng=seed)
+    else:
+        W1, W2 = train_backprop(D, epochs, alpha, cross_entropy=method == "ce", rng=seed)
+        y_loop = outputs(W1, W2)
+    return float(np.abs(train_many(D, [seed], epochs, alpha, method)[0][0] - y_loop).max())
+
+
+def print_outcomes(title, res, epochs, alpha):
+    print(f"\n{title}: {epochs} epochs, alpha {alpha}; learned {res['n_learned']} of "
+          f"{len(res['seeds'])} seeds")
+    for i, seed in enumerate(res["seeds"]):
+        state = "learned" if res["learned"][i] else "stuck  "
+        print(f"  seed {seed}: {state}  outputs {np.array2string(res['outputs'][i], precision=3)}"
+              f"  MSE {res['mse'][i]:.2e}  cross-entropy {res['ce'][i]:.2e}")
+
+
+# %%
+if __name__ == "__main__":
+    delta_first = run_seeds("delta", D, seeds, epochs, alpha)
+    print("W after training (seed 0):", delta_first["weights"][0])
+    print_outcomes("delta rule, D = [0, 0, 1, 1]", delta_first, epochs, alpha)
+    n = len(seeds)
+    expect(delta_first["n_learned"] == n,
+           f"the delta rule learns D = [0, 0, 1, 1] from every seed; learned "
+           f"{delta_first['n_learned']} of {n}")
+    diff = loop_vs_many("delta", D, seeds[0], check_epochs, alpha)
+    print(f"side by side vs the note's loop (seed {seeds[0]}, {check_epochs} epochs): largest "
+          f"output difference {diff:.1e}")
+    expect(diff < 1e-9, f"training several seeds side by side must follow the note's loop; "
+                        f"largest output difference {diff:.2e}")
+
+# %% [markdown]
 # ## STEP02 XOR
 #
 # The same unit on XOR: its boundary W @ x = 0 is a straight line, and no line separates
-# [0, 1], [1, 0] from [0, 0], [1, 1]. Its outputs end near 0.5 for every input.
+# [0, 1], [1, 0] from [0, 0], [1, 1]. Its outputs end near 0.5 for every input, from every seed.
 
 # %%
 D_XOR = logic_gate("XOR", bias=True, dtype=np.float64)[1]  # [[0], [1], [1], [0]]
 
 
+def predict_fn_unit(W):
+    """grid (M, 2) -> class 0/1 of one unit W (3,): W @ [x, 1] > 0 (a straight boundary)."""
+    return lambda grid: (np.column_stack([grid, np.ones(len(grid))]) @ W > 0).astype(int)
+
+
+# %%
+if __name__ == "__main__":
+    delta_xor = run_seeds("delta", D_XOR, seeds, epochs, alpha)
+    print_outcomes("delta rule, XOR", delta_xor, epochs, alpha)
+    expect(delta_xor["n_learned"] == 0,
+           f"one sigmoid unit cannot learn XOR; it did from {delta_xor['n_learned']} seeds")
+    s0 = seeds[0]
+    lesson.save(plot_decision_boundary(
+        predict_fn_unit(delta_xor["weights"][0]), X[:, :2], D_XOR[:, 0], lang=lesson.lang,
+        title=lesson.label(f"XOR, one unit (delta rule), seed {s0}",
+                           f"XOR, 유닛 하나 (델타 규칙), 시드 {s0}")),
+        f"seed004_xor_delta_rule_seed{s0}_stuck.png")
+
 # %% [markdown]
 # ## STEP03 역전파 — Backpropagation (3 -> 4 -> 1)
 #
-# The note reuses the name ``calc_output`` for the two-layer network, which would break
-# ``delta_GD`` above in one module; here it is ``calc_output2`` (fix).
+# The output layer's delta goes back to the hidden layer: e1 = W2.T @ delta, and the hidden
+# delta is e1 times the sigmoid's derivative. The note reuses the name ``calc_output`` for the
+# two-layer network, which would break ``delta_GD`` above in one module; here it is
+# ``calc_output2`` (fix).
 
 
 # %%
@@ -136,6 +277,78 @@ def backprop_XOR(W1, W2, X, D, alpha):  # noqa: N802, N803 - the note's names
     return W1, W2
 
 
+def init_weights(rng):
+    """The note's start: W1 (4, 3) and W2 (1, 4) uniform in [-1, 1)."""
+    g = as_generator(rng)
+    W1 = 2 * g.random((4, 3)) - 1
+    W2 = 2 * g.random((1, 4)) - 1
+    return W1, W2
+
+
+def train_backprop(D, epochs=10_000, alpha=0.9, cross_entropy=False, rng=0):  # noqa: N803
+    """(W1, W2) after training the 3-4-1 network with the note's per-sample updates
+    (``backprop_XOR``, or ``BackpropCE`` with ``cross_entropy``)."""
+    W1, W2 = init_weights(rng)
+    step = BackpropCE if cross_entropy else backprop_XOR
+    for _ in range(epochs):
+        W1, W2 = step(W1, W2, X, D, alpha)
+    return W1, W2
+
+
+def outputs(W1, W2, x=X) -> np.ndarray:
+    """The network's outputs (n,) for rows x (n, 3)."""
+    return sigmoid(sigmoid(x @ W1.T) @ W2.T)[:, 0]
+
+
+def predict_fn_backprop(W1, W2):
+    """grid (M, 2) -> class 0/1 of the trained network (the bias input appended)."""
+    def predict(grid):
+        g = np.column_stack([grid, np.ones(len(grid))])
+        return (outputs(W1, W2, g) > 0.5).astype(int)
+    return predict
+
+
+def boundary_picks(res) -> list[tuple[int, str]]:
+    """(index, "learned" / "stuck") of the first learned and the first stuck seed of a
+    :func:`run_seeds` result (each when there is one)."""
+    picks = []
+    if res["learned"].any():
+        picks.append((int(np.argmax(res["learned"])), "learned"))
+    if not res["learned"].all():
+        picks.append((int(np.argmin(res["learned"])), "stuck"))
+    return picks
+
+
+def save_boundaries(lesson: Lesson, res: dict, name_en: str, name_ko: str) -> None:
+    """The decision boundaries of :func:`boundary_picks`, saved as
+    ``seed004_xor_<method>_seed<S>_<learned|stuck>.png``."""
+    for i, outcome in boundary_picks(res):
+        seed = res["seeds"][i]
+        W1, W2 = res["weights"][0][i], res["weights"][1][i]
+        outcome_ko = "학습됨" if outcome == "learned" else "멈춤"
+        fig = plot_decision_boundary(
+            predict_fn_backprop(W1, W2), X[:, :2], D_XOR[:, 0], lang=lesson.lang,
+            title=lesson.label(f"XOR, backprop with {name_en}, seed {seed}: {outcome}",
+                               f"XOR, {name_ko} 역전파, 시드 {seed}: {outcome_ko}"))
+        lesson.save(fig, f"seed004_xor_{res['method']}_seed{seed}_{outcome}.png")
+
+
+# %% [markdown]
+# The note trains once and finds that "it still does not match". Over several seeds the MSE
+# delta learns XOR from most starts; a stuck start keeps one output at 0.5.
+
+# %%
+if __name__ == "__main__":
+    mse = run_seeds("mse", D_XOR, seeds, epochs, alpha)
+    print_outcomes("backprop, MSE delta (backprop_XOR), XOR", mse, epochs, alpha)
+    diff = loop_vs_many("mse", D_XOR, seeds[0], check_epochs, alpha)
+    print(f"side by side vs backprop_XOR (seed {seeds[0]}): largest output difference {diff:.1e}")
+    expect(diff < 1e-9, f"training several seeds side by side must follow the note's loop; "
+                        f"largest output difference {diff:.2e}")
+    expect(mse["n_learned"] >= 1, f"backprop with the MSE delta learns XOR from some seeds: "
+                                  f"{mse['n_learned']} of {n}")
+    save_boundaries(lesson, mse, "MSE", "MSE")
+
 # %% [markdown]
 # ### Loss 함수 교체 — Cross-entropy
 #
@@ -170,200 +383,36 @@ def BackpropCE(W1, W2, X, D, alpha):  # noqa: N802, N803 - the note's name
     return W1, W2
 
 
-def init_weights(rng):
-    """The note's start: W1 (4, 3) and W2 (1, 4) uniform in [-1, 1)."""
-    g = as_generator(rng)
-    W1 = 2 * g.random((4, 3)) - 1
-    W2 = 2 * g.random((1, 4)) - 1
-    return W1, W2
-
-
-def train_backprop(D, epochs=10_000, alpha=0.9, cross_entropy=False, rng=0):  # noqa: N803
-    """(W1, W2) after training the 3-4-1 network with the note's per-sample updates."""
-    W1, W2 = init_weights(rng)
-    step = BackpropCE if cross_entropy else backprop_XOR
-    for _ in range(epochs):
-        W1, W2 = step(W1, W2, X, D, alpha)
-    return W1, W2
-
-
-def outputs(W1, W2, x=X) -> np.ndarray:
-    """The network's outputs (n,) for rows x (n, 3)."""
-    return sigmoid(sigmoid(x @ W1.T) @ W2.T)[:, 0]
-
-
 # %% [markdown]
-# ## Several seeds at once
-#
-# The same per-sample updates for S starts side by side: W1 (S, 4, 3), W2 (S, 1, 4). Sample k
-# updates every start at once, so each start follows exactly the path of the loop above
-# (:func:`run_seeds` checks that against :func:`train_backprop` for the first seed).
-
+# The note's run printed (0, 1, 1, 0) and concluded that the loss was the fix. Over several
+# seeds cross-entropy gets stuck too, from about as many starts as MSE: both learn XOR from most
+# starts, and the note's single run was luck either way. Where it learns, cross-entropy drives
+# the outputs much closer to the targets (its delta does not vanish as y nears 0 or 1).
 
 # %%
-def train_many(D, seeds, epochs=10_000, alpha=0.9, method="mse"):  # noqa: N803
-    """(outputs (S, 4), final weights) of the 3-4-1 network ("mse" / "ce": (W1 (S, 4, 3),
-    W2 (S, 1, 4))) or of one unit ("delta": W (S, 3)), one row per seed."""
-    if method == "delta":
-        W = np.stack([2 * as_generator(s).random((1, 3)) - 1 for s in seeds])[:, 0]  # (S, 3)
-        for _ in range(epochs):
-            for k in range(4):
-                x, d = X[k], D[k, 0]
-                y = sigmoid(W @ x)  # (S,)
-                W = W + alpha * (y * (1 - y) * (d - y))[:, None] * x
-        return sigmoid(W @ X.T), W
-    starts = [init_weights(s) for s in seeds]
-    W1 = np.stack([w1 for w1, _ in starts])  # (S, 4, 3)
-    W2 = np.stack([w2[0] for _, w2 in starts])  # (S, 4)
-    for _ in range(epochs):
-        for k in range(4):
-            x, d = X[k], D[k, 0]
-            y1 = sigmoid(W1 @ x)  # (S, 4)
-            y = sigmoid(np.sum(W2 * y1, axis=1))  # (S,)
-            delta = (d - y) if method == "ce" else y * (1 - y) * (d - y)
-            delta1 = y1 * (1 - y1) * (W2 * delta[:, None])
-            W1 = W1 + (alpha * delta1)[:, :, None] * x
-            W2 = W2 + alpha * delta[:, None] * y1
-    y = sigmoid(np.einsum("sj,snj->sn", W2, sigmoid(np.einsum("sij,nj->sni", W1, X))))
-    return y, (W1, W2[:, None, :])
-
-
-def losses(y, D) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-    """Per-seed (MSE, cross-entropy) of outputs y (S, 4) against D (4, 1)."""
-    d = D[:, 0]
-    mse = np.mean((d - y) ** 2, axis=1)
-    yc = np.clip(y, 1e-15, 1 - 1e-15)
-    ce = -np.mean(d * np.log(yc) + (1 - d) * np.log(1 - yc), axis=1)
-    return mse, ce
-
-
-LEARNED_TOLERANCE = 0.25
-
-
-def run_seeds(method, D, seeds, epochs=10_000, alpha=0.9) -> dict:  # noqa: N803
-    """Train from every seed; "learned" = every output within 0.25 of its target (an output
-    stuck at 0.5 is not learned, whichever way it rounds)."""
-    y, weights = train_many(D, seeds, epochs, alpha, method)
-    mse, ce = losses(y, D)
-    learned = np.all(np.abs(y - D[:, 0]) < LEARNED_TOLERANCE, axis=1)
-    return {"method": method, "seeds": list(seeds), "outputs": y, "mse": mse, "ce": ce,
-            "learned": learned, "n_learned": int(learned.sum()), "weights": weights}
-
-
-# %% [markdown]
-# ## Decision boundaries
-
-
-# %%
-def predict_fn_backprop(W1, W2):
-    """grid (M, 2) -> class 0/1 of the trained network (the bias input appended)."""
-    def predict(grid):
-        g = np.column_stack([grid, np.ones(len(grid))])
-        return (outputs(W1, W2, g) > 0.5).astype(int)
-    return predict
-
-
-def plot_boundaries(out: Outputs, D_xor, delta_xor, mse, ce):  # noqa: N803
-    """Decision boundaries: the single unit on XOR, a learned MSE seed, a learned
-    cross-entropy seed and a stuck seed (when there is one)."""
-    from ..plot import plot_decision_boundary
-
-    picks = []
-    for r, name in ((mse, "MSE"), (ce, "cross-entropy")):
-        if r["learned"].any():
-            picks.append((r, name, int(np.argmax(r["learned"])), "learned"))
-    for r, name in ((ce, "cross-entropy"), (mse, "MSE")):
-        if not r["learned"].all():
-            picks.append((r, name, int(np.argmin(r["learned"])), "stuck"))
-            break
-    paths = []
-    W = delta_xor["weights"][0]  # one sigmoid unit: its boundary W @ [x, 1] = 0 is a line
-    slug = f"seed004_xor_delta_rule_seed{delta_xor['seeds'][0]}_stuck.png"
-    plot_decision_boundary(lambda g: (np.column_stack([g, np.ones(len(g))]) @ W > 0).astype(int),
-                           X[:, :2], D_xor[:, 0], path=out.path(slug),
-                           title=f"XOR, one unit (delta rule), seed {delta_xor['seeds'][0]}")
-    paths.append(out.folder / slug)
-    for r, name, i, outcome in picks:
-        seed = r["seeds"][i]
-        W1, W2 = r["weights"][0][i], r["weights"][1][i]
-        slug = f"seed004_xor_{r['method']}_seed{seed}_{outcome}.png"
-        plot_decision_boundary(predict_fn_backprop(W1, W2), X[:, :2], D_xor[:, 0],
-                               title=f"XOR, backprop with {name}, seed {seed}: {outcome}",
-                               path=out.path(slug))
-        paths.append(out.folder / slug)
-    return paths
-
-
-# %% [markdown]
-# ## Running it
-
-
-# %%
-def run(fast: bool | None = None, out=None, verbose=True) -> dict:
-    """The whole lesson; returns its key numbers and writes its plots into ``out``."""
-    fast = fast_mode() if fast is None else fast
-    outputs_ = out if isinstance(out, Outputs) else Outputs(out, "seed004")
-    np.set_printoptions(precision=4, suppress=True)
-    epochs, alpha = 10_000, 0.9  # the note's
-    seeds = list(range(5 if fast else 10))
-    r = {"v": forward_example(rng=0)}
-    if verbose:
-        print("STEP01: v = W @ x for the four rows, random W:", r["v"])
-    r["delta_first"] = run_seeds("delta", D, seeds, epochs, alpha)
-    r["delta_xor"] = run_seeds("delta", D_XOR, seeds, epochs, alpha)
-    r["mse"] = run_seeds("mse", D_XOR, seeds, epochs, alpha)
-    r["ce"] = run_seeds("ce", D_XOR, seeds, epochs, alpha)
-    # the side-by-side training follows the note's loop exactly (checked on the first seed)
-    check_epochs = 300 if fast else 2000
-    W1, W2 = train_backprop(D_XOR, check_epochs, alpha, cross_entropy=True, rng=seeds[0])
-    y_many = train_many(D_XOR, seeds[:1], check_epochs, alpha, "ce")[0][0]
-    r["loop_vs_many"] = float(np.abs(outputs(W1, W2) - y_many).max())
-    if verbose:
-        for key, title in (("delta_first", "delta rule, D = [0, 0, 1, 1]"),
-                           ("delta_xor", "delta rule, XOR"),
-                           ("mse", "backprop, MSE delta (backprop_XOR), XOR"),
-                           ("ce", "backprop, cross-entropy delta (BackpropCE), XOR")):
-            print_outcomes(title, r[key], epochs, alpha)
-    r["plots"] = plot_boundaries(outputs_, D_XOR, r["delta_xor"], r["mse"], r["ce"])
-    r["outputs_folder"] = outputs_
-    return r
-
-
-def print_outcomes(title, res, epochs, alpha):
-    print(f"\n{title}: {epochs} epochs, alpha {alpha}; learned {res['n_learned']} of "
-          f"{len(res['seeds'])} seeds")
-    for i, seed in enumerate(res["seeds"]):
-        state = "learned" if res["learned"][i] else "stuck  "
-        print(f"  seed {seed}: {state}  outputs {np.array2string(res['outputs'][i], precision=3)}"
-              f"  MSE {res['mse'][i]:.2e}  cross-entropy {res['ce'][i]:.2e}")
-
-
-def check(r: dict) -> None:
-    """The lesson's claims, checked on its numbers."""
-    n = len(r["mse"]["seeds"])
-    expect(r["delta_first"]["n_learned"] == n,
-           f"the delta rule learns D = [0, 0, 1, 1] from every seed; learned "
-           f"{r['delta_first']['n_learned']} of {n}")
-    expect(r["delta_xor"]["n_learned"] == 0,
-           f"one sigmoid unit cannot learn XOR; it did from {r['delta_xor']['n_learned']} seeds")
-    expect(r["loop_vs_many"] < 1e-9,
-           f"training several seeds side by side must follow the note's loop; largest output "
-           f"difference {r['loop_vs_many']:.2e}")
-    expect(r["mse"]["n_learned"] >= 1 and r["ce"]["n_learned"] >= 1,
-           f"backprop learns XOR from some seeds: MSE {r['mse']['n_learned']}, cross-entropy "
-           f"{r['ce']['n_learned']} of {n}")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv, "Lecture 004: the delta rule, XOR, and backprop over several seeds")
-    r = run(out=args.out)
-    n = len(r["mse"]["seeds"])
-    print(f"\nsummary over {n} seeds: delta rule [0,0,1,1] {r['delta_first']['n_learned']}/{n}, "
-          f"delta rule XOR {r['delta_xor']['n_learned']}/{n}, backprop MSE "
-          f"{r['mse']['n_learned']}/{n}, backprop cross-entropy {r['ce']['n_learned']}/{n}")
-    check(r)
-    print(r["outputs_folder"].listing())
-
-
 if __name__ == "__main__":
-    main()
+    ce = run_seeds("ce", D_XOR, seeds, epochs, alpha)
+    print_outcomes("backprop, cross-entropy delta (BackpropCE), XOR", ce, epochs, alpha)
+    diff = loop_vs_many("ce", D_XOR, seeds[0], check_epochs, alpha)
+    print(f"side by side vs BackpropCE (seed {seeds[0]}): largest output difference {diff:.1e}")
+    expect(diff < 1e-9, f"training several seeds side by side must follow the note's loop; "
+                        f"largest output difference {diff:.2e}")
+    expect(ce["n_learned"] >= 1, f"backprop with the cross-entropy delta learns XOR from some "
+                                 f"seeds: {ce['n_learned']} of {n}")
+    if ce["n_learned"] and mse["n_learned"]:
+        worst_ce, best_mse = ce["mse"][ce["learned"]].max(), mse["mse"][mse["learned"]].min()
+        print(f"learned seeds' MSE: cross-entropy at most {worst_ce:.1e}, MSE delta at least "
+              f"{best_mse:.1e}")
+        expect(worst_ce < best_mse, "where both learn, the cross-entropy delta should end closer "
+                                    f"to the targets: MSE {worst_ce:.1e} vs {best_mse:.1e}")
+    save_boundaries(lesson, ce, "cross-entropy", "교차 엔트로피")
+
+# %% [markdown]
+# ## 정리 — Summary
+
+# %%
+if __name__ == "__main__":
+    print(f"summary over {n} seeds: delta rule [0,0,1,1] {delta_first['n_learned']}/{n}, "
+          f"delta rule XOR {delta_xor['n_learned']}/{n}, backprop MSE "
+          f"{mse['n_learned']}/{n}, backprop cross-entropy {ce['n_learned']}/{n}")
+    print(lesson.outputs.listing())

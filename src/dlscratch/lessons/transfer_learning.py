@@ -1,71 +1,88 @@
-"""Transfer learning (전이학습) with a small ResNet: what a pretrained backbone is worth when the
-new task has little data.
+# %% [markdown]
+# # 전이학습 — Transfer learning with a small ResNet
+#
+# Lecture 001 ends with ResNet and transfer learning: "한 신경망 모델이 특정 작업에 대해 학습한
+# 지식(특징)을 유사한 다른 작업에 적용하는 기법" - the features a network learned on one task are
+# reused for a similar task instead of learning from scratch. On the bundled mnist-sample
+# (offline):
+#
+# 1. pretrain ``resnet_small`` on digits 0-4 (task A);
+# 2. move its weights into a model with a NEW 5-class head for digits 5-9 (relabelled 0-4,
+#    task B), freeze the backbone (``model.freeze(); model.unfreeze("fc")``) and train only the
+#    head on a small budget of task-B images;
+# 3. train the same architecture from scratch on the same small budget, for as many epochs as
+#    phases 2 and 4 together, with the pretraining recipe;
+# 4. unfreeze everything and fine-tune the transferred model at a learning rate 10x lower than
+#    the new head's.
+#
+# What happens (100 task-B images, ``MEASURED``, seeds 0-2): the frozen backbone with a new
+# head reaches 0.60-0.67 on digits 5-9 after 4 epochs; unfreezing everything adds about 0.2
+# (0.83-0.86 after 4 more); the same network from scratch, 8 epochs, ends at 0.59-0.76. So the
+# features learned on 0-4 are worth something for 5-9 but are not enough alone: fine-tuning them
+# is what wins. From scratch also starts slowly for a reason worth knowing: BatchNorm's running
+# statistics start at mean 0 / variance 1 and need many steps to settle (the first convolutions'
+# outputs have a variance near 0.01), so for the first epochs its eval-mode predictions collapse
+# towards one class; the transferred backbone brings settled ones.
+#
+# 작은 데이터로 처음부터 학습하면 특징도, BatchNorm의 running 통계도 아직 자리 잡지 못한다. 동결한
+# 백본과 새 출력층만으로도 0.6 이상, 전체를 미세 조정하면 0.8 이상이 된다.
+#
+# Run: ``python -m dlscratch.lessons.transfer_learning [--out DIR] [--lang ko|en] [--seed N]``
+# (about a minute on 2 cores); ``DLSCRATCH_FAST=1`` for a smaller version (about 25 s). Each
+# phase checks its key numbers where it runs (``expect``).
 
-Lecture 001 ends with ResNet and transfer learning: "한 신경망 모델이 특정 작업에 대해 학습한
-지식(특징)을 유사한 다른 작업에 적용하는 기법" - the features a network learned on one task are
-reused for a similar task instead of learning from scratch. On the bundled mnist-sample (offline):
-
-1. pretrain ``resnet_small`` on digits 0-4 (task A);
-2. move its weights into a model with a NEW 5-class head for digits 5-9 (relabelled 0-4,
-   task B), freeze the backbone (``model.freeze(); model.unfreeze("fc")``) and train only the
-   head on a small budget of task-B images;
-3. train the same architecture from scratch on the same small budget, for as many epochs as
-   phases 2 and 4 together, with the pretraining recipe;
-4. unfreeze everything and fine-tune the transferred model at a learning rate 10x lower than
-   the new head's.
-
-Run ``python -m dlscratch.lessons.transfer_learning [--out DIR] [--seed N]`` (about a minute
-on 2 cores); with ``DLSCRATCH_FAST=1`` a smaller version runs in about 25 s and asserts its key
-numbers. The plot goes to ``--out`` (default: a new temporary folder), never to the current
-folder.
-
-What happens (100 task-B images, :data:`MEASURED`, seeds 0-2): the frozen backbone with a new
-head reaches 0.61-0.67 on digits 5-9 after 4 epochs; unfreezing everything adds about 0.2
-(0.81-0.87 after 4 more); the same network from scratch, 8 epochs, ends at 0.58-0.77. So the
-features learned on 0-4 are worth something for 5-9 but are not enough alone: fine-tuning them
-is what wins. From scratch also starts slowly for a reason worth knowing: BatchNorm's running
-statistics start at mean 0 / variance 1 and need many steps to settle (the first convolutions'
-outputs have a variance near 0.01), so for the first epochs its eval-mode predictions collapse
-towards one class; the transferred backbone brings settled ones.
-작은 데이터로 처음부터 학습하면 특징도, BatchNorm의 running 통계도 아직 자리 잡지 못한다. 동결한
-백본과 새 출력층만으로도 0.6 이상, 전체를 미세 조정하면 0.8 이상이 된다.
-"""
-
+# %%
 from __future__ import annotations
 
-import argparse
-import os
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..datasets import load_mnist
 from ..models import ResNet, resnet_small
 from ..models.resnet import torch_name
+from ..plot.fonts import pick
 from ..trainer import Trainer
+from ._common import expect, start
 
 #: Test accuracy on task B (digits 5-9) as measured on 2 December 2026, per seed.
 MEASURED = {
     "fast": {  # 2,000 task-A images, 100 task-B images, 300 test images; ~25 s
-        0: {"transfer": 0.593, "scratch": 0.377, "finetuned": 0.817},
-        1: {"transfer": 0.587, "scratch": 0.520, "finetuned": 0.720},
-        2: {"transfer": 0.680, "scratch": 0.547, "finetuned": 0.727},
+        0: {"transfer": 0.590, "scratch": 0.367, "finetuned": 0.787},
+        1: {"transfer": 0.583, "scratch": 0.523, "finetuned": 0.740},
+        2: {"transfer": 0.670, "scratch": 0.563, "finetuned": 0.767},
     },
     "normal": {  # 4,103 task-A images, 100 task-B images, all 964 task-B test images; ~1 min
-        0: {"transfer": 0.666, "scratch": 0.772, "finetuned": 0.865},
-        1: {"transfer": 0.605, "scratch": 0.580, "finetuned": 0.846},
-        2: {"transfer": 0.627, "scratch": 0.663, "finetuned": 0.811},
+        0: {"transfer": 0.666, "scratch": 0.760, "finetuned": 0.864},
+        1: {"transfer": 0.603, "scratch": 0.589, "finetuned": 0.840},
+        2: {"transfer": 0.626, "scratch": 0.662, "finetuned": 0.826},
     },
 }
-#: What fast mode asserts, with room below every measured seed.
-FAST_MIN_MARGIN = 0.10  # transfer + fine-tuning beats from scratch (same epochs) by this much
-FAST_MIN_TRANSFER = 0.45  # the frozen backbone with a new head reaches this (chance: 0.20)
+#: What each mode checks, with room below every measured seed: the frozen backbone with a new
+#: head reaches ``min_transfer`` (chance: 0.20); transfer + fine-tuning beats from scratch (same
+#: epochs) by ``min_margin`` (measured: fast +0.20 to +0.42, normal +0.10 to +0.25).
+CHECKS = {"fast": {"min_transfer": 0.45, "min_margin": 0.10},
+          "normal": {"min_transfer": 0.45, "min_margin": 0.03}}
 
 
-# %% 설정 / Settings
+def seed_option(parser) -> None:
+    """The lesson's own option: ``--seed N`` (default 0) for every random choice."""
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of every random choice (data, weights, batches; default 0)")
+
+
+# %%
+if __name__ == "__main__":
+    lesson = start("transfer_learning", "Transfer learning with a small ResNet: pretrain on "
+                   "digits 0-4, freeze, fine-tune on 100 images of 5-9", options=seed_option)
+    seed = lesson.args.seed
+
+# %% [markdown]
+# ## 설정 — Settings
+
+
+# %%
 @dataclass(frozen=True)
 class Budget:
     """How much data and how many epochs each phase gets (batches of ``batch_size``, Adam)."""
@@ -90,12 +107,19 @@ FAST = Budget(n_pretrain=2000, pretrain_epochs=2, n_small=100, head_epochs=3, fu
               n_test=300, n_eval=200, batch_pretrain=25, batch_small=10)
 
 
-def fast_mode() -> bool:
-    """``DLSCRATCH_FAST=1``: the short version that asserts its key numbers."""
-    return os.environ.get("DLSCRATCH_FAST", "") not in ("", "0")
+# %%
+if __name__ == "__main__":
+    mode = "fast" if lesson.fast else "normal"
+    budget = FAST if lesson.fast else NORMAL
+    checks = CHECKS[mode]
+    print(f"transfer learning with resnet_small ({mode} mode), seed {seed}")
+    print(budget)
+
+# %% [markdown]
+# ## 두 개의 작업 — Two tasks from one data set
 
 
-# %% 두 개의 작업 / Two tasks from one data set
+# %%
 def split_tasks(budget: Budget) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Task A = digits 0-4 (labels 0-4); task B = digits 5-9 relabelled 0-4 (digit - 5).
 
@@ -124,7 +148,21 @@ def train(model: ResNet, train_set, test_set, epochs: int, lr: float, batch_size
     return [float(a) for a in trainer.fit().history["test_acc"]]
 
 
-# %% 1. 사전학습 / Pretraining on digits 0-4
+# %%
+if __name__ == "__main__":
+    data = split_tasks(budget)
+    for key, (x, t) in data.items():
+        print(f"{key:8s} x {x.shape}, labels {sorted(set(t.tolist()))}")
+    n_test = len(data["B_test"][1])
+    expect(len(data["B_small"][1]) == budget.n_small
+           and set(data["B_small"][1].tolist()) <= set(range(5)),
+           f"task B should have {budget.n_small} training images labelled 0-4 (digit - 5)")
+
+# %% [markdown]
+# ## 1. 사전학습 — Pretraining on digits 0-4
+
+
+# %%
 def pretrain(data, budget: Budget, seed: int = 0) -> tuple[ResNet, list[float]]:
     """``resnet_small`` (5 classes) trained on task A; the model and its test accuracies."""
     model = resnet_small(num_classes=5, rng=seed)
@@ -133,9 +171,25 @@ def pretrain(data, budget: Budget, seed: int = 0) -> tuple[ResNet, list[float]]:
     return model, acc
 
 
-# %% 2. 가중치 옮기기, 백본 동결 / Move the weights, freeze the backbone
+# %%
+if __name__ == "__main__":
+    seconds = {}
+    t0 = time.perf_counter()
+    pretrained, pretrain_acc = pretrain(data, budget, seed)
+    seconds["pretrain"] = time.perf_counter() - t0
+    print("pretraining test accuracy (digits 0-4) per epoch: "
+          + " ".join(f"{a:.3f}" for a in pretrain_acc) + f" ({seconds['pretrain']:.1f} s)")
+    expect(pretrain_acc[-1] > 0.8,
+           f"pretraining on digits 0-4 should pass 0.8 test accuracy; got {pretrain_acc[-1]:.3f}")
+
+# %% [markdown]
+# ## 2. 가중치 옮기기, 백본 동결 — Move the weights, freeze the backbone
+#
 # The new task has other classes, so the head (fc) is new: the pretrained fc scores digits 0-4.
 # 새 작업은 클래스가 다르므로 출력층(fc)은 새로 만들고, 나머지(백본)의 가중치만 옮긴다.
+
+
+# %%
 def transfer(pretrained: ResNet, seed: int = 0) -> tuple[ResNet, list[str]]:
     """A new 5-class ``resnet_small`` holding every pretrained array except ``fc``, with the
     backbone frozen. Returns the model and the keys not copied (the new head's)."""
@@ -158,99 +212,136 @@ def snapshot(model: ResNet) -> dict[str, np.ndarray]:
     return out
 
 
-def changed(before: dict[str, np.ndarray], model: ResNet) -> dict[str, bool]:
-    """For each array of ``before``: did it change at all (not bit-identical any more)?"""
+def changed(before: dict[str, np.ndarray], model: ResNet) -> dict[str, int | bool]:
+    """What changed since ``before`` (a :func:`snapshot`): ``frozen_params`` /
+    ``frozen_changed`` (backbone parameters / how many are no longer bit-identical),
+    ``head_changed`` (both fc arrays changed), ``running_stats`` / ``running_stats_changed``
+    (BatchNorm buffers)."""
     now = snapshot(model)
-    return {k: not np.array_equal(v, now[k]) for k, v in before.items()}
+    diff = {k: not np.array_equal(v, now[k]) for k, v in before.items()}
+    params = {torch_name(k) for k, _ in model.named_parameters()}
+    frozen = [k for k in diff if k in params and not k.startswith("fc.")]
+    stats = [k for k in diff if k not in params]
+    return {"frozen_params": len(frozen), "frozen_changed": sum(diff[k] for k in frozen),
+            "head_changed": all(diff[k] for k in ("fc.weight", "fc.bias")),
+            "running_stats": len(stats), "running_stats_changed": sum(diff[k] for k in stats)}
 
 
-# %% 3-4. 처음부터 vs 전이 / From scratch vs transferred, then unfreeze
-def run(budget: Budget | None = None, seed: int = 0) -> dict:
-    """The whole experiment; returns every number the lesson prints.
-
-    Keys: ``pretrain_acc`` (task-A test accuracy per epoch), ``head_acc``, ``full_acc``
-    (transferred model, task-B test accuracy per epoch of phases 2 and 4), ``scratch_acc``
-    (from scratch, per epoch, ``head_epochs + full_epochs`` of them), ``transfer``,
-    ``scratch``, ``finetuned`` (the final accuracies), ``not_copied`` (keys of the new head),
-    ``frozen_params`` / ``frozen_changed`` (backbone parameters / how many changed in phase 2),
-    ``head_changed``, ``running_stats`` / ``running_stats_changed`` (BatchNorm buffers),
-    ``trainable_phase2`` / ``total_params`` (numbers of values), ``seconds`` per phase.
-    """
-    budget = budget or (FAST if fast_mode() else NORMAL)
-    data = split_tasks(budget)
-    seconds = {}
-    t0 = time.perf_counter()
-    pretrained, pretrain_acc = pretrain(data, budget, seed)
-    seconds["pretrain"] = time.perf_counter() - t0
-
+# %%
+if __name__ == "__main__":
     model, not_copied = transfer(pretrained, seed)
     trainable = sum(p.data.size for p in model.parameters() if p.requires_grad)
+    total_params = model.num_parameters()
+    print(f"not copied (the new head): {', '.join(not_copied)}")
+    print(f"trainable while frozen: {trainable:,} of {total_params:,} values")
     before = snapshot(model)
     t0 = time.perf_counter()
     head_acc = train(model, data["B_small"], data["B_test"], budget.head_epochs, budget.lr_head,
                      budget.batch_small, seed)
     seconds["head"] = time.perf_counter() - t0
-    # The frozen parameters are bit-identical after phase 2, but BatchNorm's running mean and
+    # The frozen parameters are bit-identical after this phase, but BatchNorm's running mean and
     # variance are buffers, not parameters: in train mode they follow the new data (PyTorch
     # does the same unless the backbone is put in eval mode).
     # 동결해도 BatchNorm의 running 통계(버퍼)는 학습 모드에서 새 데이터를 따라 바뀐다.
     diff = changed(before, model)
-    params = {torch_name(k) for k, _ in model.named_parameters()}
-    frozen = [k for k in diff if k in params and not k.startswith("fc.")]
-    stats = [k for k in diff if k not in params]
+    print(f"frozen backbone parameters changed: {diff['frozen_changed']} of "
+          f"{diff['frozen_params']} (bit-identical: {diff['frozen_changed'] == 0})")
+    print(f"BatchNorm running statistics changed: {diff['running_stats_changed']} of "
+          f"{diff['running_stats']} (buffers, not parameters: train mode follows the new data)")
+    print("head only, per epoch:   " + " ".join(f"{a:.3f}" for a in head_acc))
+    print(f"test accuracy transfer (frozen backbone): {head_acc[-1]:.3f}")
+    expect(not_copied == ["fc.weight", "fc.bias"],
+           f"only the new head should be left out of the transfer; not copied: {not_copied}")
+    expect(diff["frozen_changed"] == 0,
+           f"{diff['frozen_changed']} of {diff['frozen_params']} frozen backbone parameters "
+           "changed while the backbone was frozen; freeze() must keep them bit-identical")
+    expect(diff["head_changed"], "the new head (fc) did not learn during the frozen phase")
+    expect(head_acc[-1] >= checks["min_transfer"],
+           f"transfer with a frozen backbone reached only {head_acc[-1]:.3f} "
+           f"(expected >= {checks['min_transfer']}; chance is 0.20)")
 
-    model.unfreeze()  # phase 4: every parameter learns again, with small steps
-    t0 = time.perf_counter()
-    full_acc = train(model, data["B_small"], data["B_test"], budget.full_epochs,
-                     budget.lr_full, budget.batch_small, seed)
-    seconds["full"] = time.perf_counter() - t0
+# %% [markdown]
+# ## 3. 처음부터 — The same network from scratch
+#
+# The same architecture and the same 100 images, as many epochs as phases 2 and 4 together, with
+# the pretraining recipe.
 
+# %%
+if __name__ == "__main__":
     scratch = resnet_small(num_classes=5, rng=seed + 1)
     t0 = time.perf_counter()
     scratch_acc = train(scratch, data["B_small"], data["B_test"],
                         budget.head_epochs + budget.full_epochs, budget.lr_pretrain,
                         budget.batch_small, seed)
     seconds["scratch"] = time.perf_counter() - t0
-    return {
-        "seed": seed, "budget": budget, "n_test": len(data["B_test"][1]),
-        "pretrain_acc": pretrain_acc, "head_acc": head_acc, "full_acc": full_acc,
-        "scratch_acc": scratch_acc,
-        "transfer": head_acc[-1], "finetuned": full_acc[-1], "scratch": scratch_acc[-1],
-        "not_copied": list(not_copied),
-        "frozen_params": len(frozen), "frozen_changed": sum(diff[k] for k in frozen),
-        "head_changed": all(diff[k] for k in ("fc.weight", "fc.bias")),
-        "running_stats": len(stats), "running_stats_changed": sum(diff[k] for k in stats),
-        "trainable_phase2": trainable, "total_params": model.num_parameters(),
-        "seconds": seconds,
-    }
+    print("from scratch, per epoch: " + " ".join(f"{a:.3f}" for a in scratch_acc))
+    print(f"test accuracy from scratch:               {scratch_acc[-1]:.3f}")
+    expect(len(scratch_acc) == budget.head_epochs + budget.full_epochs,
+           "from scratch should train as many epochs as phases 2 and 4 together")
+
+# %% [markdown]
+# ## 4. 미세 조정 — Unfreeze everything and fine-tune
+#
+# Every parameter learns again, with 10x smaller steps than the new head's.
+
+# %%
+if __name__ == "__main__":
+    model.unfreeze()
+    t0 = time.perf_counter()
+    full_acc = train(model, data["B_small"], data["B_test"], budget.full_epochs,
+                     budget.lr_full, budget.batch_small, seed)
+    seconds["full"] = time.perf_counter() - t0
+    print("all unfrozen, per epoch: " + " ".join(f"{a:.3f}" for a in full_acc))
+    print(f"test accuracy transfer + fine-tuning:     {full_acc[-1]:.3f}")
+    margin = full_acc[-1] - scratch_acc[-1]
+    print(f"transfer + fine-tuning minus from scratch: {margin:+.3f}")
+    expect(margin >= checks["min_margin"],
+           f"transfer + fine-tuning ({full_acc[-1]:.3f}) should beat training from scratch "
+           f"({scratch_acc[-1]:.3f}) by >= {checks['min_margin']}, got {margin:+.3f}")
+
+# %% [markdown]
+# ## 그림 — The plot: three phases in one figure
 
 
-# %% 그림 / The plot: three phases in one figure
-def plot_phases(result: dict, path: str | os.PathLike):
-    """Left: pretraining (task A). Right: task-B test accuracy per epoch of the three runs."""
+# %%
+def plot_phases(result: dict, lang: str = "en", path=None):
+    """Left: pretraining (task A). Right: task-B test accuracy per epoch of the three runs.
+
+    ``result`` holds ``pretrain_acc``, ``head_acc``, ``full_acc``, ``scratch_acc``,
+    ``budget``, ``seed``, ``n_test``; ``lang`` is "en" or "ko" (already resolved). Returns the
+    figure (a PNG at ``path`` when given)."""
+    from matplotlib.ticker import MaxNLocator
+
     from ..plot._common import finish, new_figure
 
     fig = new_figure(False, figsize=(11, 4.8))
     ax_a, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2]})
     pre = result["pretrain_acc"]
+    epoch = pick(lang, "epoch", "에폭")
     ax_a.plot(range(1, len(pre) + 1), pre, "o-", color="tab:gray")
-    ax_a.set(title="1. pretraining on digits 0-4", xlabel="epoch",
-             ylabel="test accuracy (digits 0-4)", ylim=(0, 1.02))
+    ax_a.set(title=pick(lang, "1. pretraining on digits 0-4", "1. 숫자 0-4로 사전학습"),
+             xlabel=epoch, ylabel=pick(lang, "test accuracy (digits 0-4)",
+                                       "테스트 정확도 (숫자 0-4)"), ylim=(0, 1.02))
     h, f, s = result["head_acc"], result["full_acc"], result["scratch_acc"]
     b = result["budget"]
     ax_b.plot(range(1, len(s) + 1), s, "s-", color="tab:red",
-              label=f"from scratch (all layers, lr {b.lr_pretrain:g})")
+              label=pick(lang, f"from scratch (all layers, lr {b.lr_pretrain:g})",
+                         f"처음부터 (모든 층, 학습률 {b.lr_pretrain:g})"))
     ax_b.plot(range(1, len(h) + 1), h, "o-", color="tab:blue",
-              label=f"transfer: backbone frozen, new head (lr {b.lr_head:g})")
+              label=pick(lang, f"transfer: backbone frozen, new head (lr {b.lr_head:g})",
+                         f"전이: 백본 동결, 새 출력층 (학습률 {b.lr_head:g})"))
     ax_b.plot(range(len(h), len(h) + len(f) + 1), [h[-1], *f], "^-", color="tab:green",
-              label=f"transfer: all unfrozen (lr {b.lr_full:g})")
+              label=pick(lang, f"transfer: all unfrozen (lr {b.lr_full:g})",
+                         f"전이: 전체 동결 해제 (학습률 {b.lr_full:g})"))
     ax_b.axvline(len(h) + 0.5, color="k", ls=":", lw=1)
-    ax_b.set(title=f"2-4. digits 5-9 with {b.n_small} training images (seed {result['seed']})",
-             xlabel="epoch", ylabel=f"test accuracy (digits 5-9, {result['n_test']} images)",
+    ax_b.set(title=pick(lang, f"2-4. digits 5-9 with {b.n_small} training images "
+                              f"(seed {result['seed']})",
+                        f"2-4. 학습 이미지 {b.n_small}장으로 숫자 5-9 (시드 {result['seed']})"),
+             xlabel=epoch,
+             ylabel=pick(lang, f"test accuracy (digits 5-9, {result['n_test']} images)",
+                         f"테스트 정확도 (숫자 5-9, {result['n_test']}장)"),
              ylim=(0, 1.02))
     ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
-    from matplotlib.ticker import MaxNLocator
-
     for ax in (ax_a, ax_b):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
@@ -258,77 +349,22 @@ def plot_phases(result: dict, path: str | os.PathLike):
     return finish(fig, path, show=False)
 
 
-# %% 실행 / Run
-def check_fast(result: dict) -> None:
-    """Fast mode's assertions: what held for every measured seed, with room to spare."""
-    assert result["frozen_changed"] == 0, (
-        f"{result['frozen_changed']} of {result['frozen_params']} frozen backbone parameters "
-        "changed while the backbone was frozen; freeze() must keep them bit-identical")
-    assert result["head_changed"], "the new head (fc) did not learn during the frozen phase"
-    assert result["not_copied"] == ["fc.weight", "fc.bias"], result["not_copied"]
-    assert result["transfer"] >= FAST_MIN_TRANSFER, (
-        f"transfer with a frozen backbone reached only {result['transfer']:.3f} "
-        f"(expected >= {FAST_MIN_TRANSFER})")
-    margin = result["finetuned"] - result["scratch"]
-    assert margin >= FAST_MIN_MARGIN, (
-        f"transfer + fine-tuning ({result['finetuned']:.3f}) should beat training from scratch "
-        f"({result['scratch']:.3f}) by >= {FAST_MIN_MARGIN}, got {margin:+.3f}")
-
-
-def report(result: dict) -> str:
-    """The numbers, as the lesson prints them."""
-    b = result["budget"]
-    sec = result["seconds"]
-    lines = [
-        f"seed {result['seed']}; task A: {b.n_pretrain} images of digits 0-4; task B: "
-        f"{b.n_small} images of digits 5-9, tested on {result['n_test']}",
-        "pretraining test accuracy (digits 0-4) per epoch: "
-        + " ".join(f"{a:.3f}" for a in result["pretrain_acc"]),
-        f"not copied (the new head): {', '.join(result['not_copied'])}",
-        f"trainable while frozen: {result['trainable_phase2']:,} of "
-        f"{result['total_params']:,} values",
-        f"frozen backbone parameters changed: {result['frozen_changed']} of "
-        f"{result['frozen_params']} (bit-identical: {result['frozen_changed'] == 0})",
-        f"BatchNorm running statistics changed: {result['running_stats_changed']} of "
-        f"{result['running_stats']} (buffers, not parameters: train mode follows the new data)",
-        "head only, per epoch:   " + " ".join(f"{a:.3f}" for a in result["head_acc"]),
-        "all unfrozen, per epoch: " + " ".join(f"{a:.3f}" for a in result["full_acc"]),
-        "from scratch, per epoch: " + " ".join(f"{a:.3f}" for a in result["scratch_acc"]),
-        f"test accuracy transfer (frozen backbone): {result['transfer']:.3f}",
-        f"test accuracy from scratch:               {result['scratch']:.3f}",
-        f"test accuracy transfer + fine-tuning:     {result['finetuned']:.3f}",
-        f"seconds: pretrain {sec['pretrain']:.1f}, head {sec['head']:.1f}, "
-        f"all unfrozen {sec['full']:.1f}, scratch {sec['scratch']:.1f}",
-    ]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m dlscratch.lessons.transfer_learning",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the plot (default: a new temporary folder)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    out = args.out if args.out is not None else Path(tempfile.mkdtemp(prefix="dlscratch-tl-"))
-    fast = fast_mode()
-    print(f"transfer learning with resnet_small ({'fast' if fast else 'normal'} mode)")
-    result = run(FAST if fast else NORMAL, seed=args.seed)
-    print(report(result))
-    if fast:
-        check_fast(result)
-        print("fast-mode checks passed")
-    written = []
-    try:
-        path = out / "transfer_learning.png"
-        plot_phases(result, path)
-        written.append(path)
-    except ImportError as e:
-        print(f"no plot: {e}")
-    for path in written:
-        print(f"wrote {path}")
-    return result
-
-
+# %%
 if __name__ == "__main__":
-    main()
+    result = {"seed": seed, "budget": budget, "n_test": n_test, "pretrain_acc": pretrain_acc,
+              "head_acc": head_acc, "full_acc": full_acc, "scratch_acc": scratch_acc}
+    fig_phases = plot_phases(result, lesson.lang)
+    lesson.save(fig_phases, "transfer_learning.png")
+
+# %% [markdown]
+# ## 정리 — Summary
+
+# %%
+if __name__ == "__main__":
+    print(f"seed {seed}; task A: {budget.n_pretrain} images of digits 0-4; task B: "
+          f"{budget.n_small} images of digits 5-9, tested on {n_test}")
+    print(f"test accuracy transfer (frozen backbone) {head_acc[-1]:.3f}, from scratch "
+          f"{scratch_acc[-1]:.3f}, transfer + fine-tuning {full_acc[-1]:.3f}")
+    print(f"seconds: pretrain {seconds['pretrain']:.1f}, head {seconds['head']:.1f}, "
+          f"all unfrozen {seconds['full']:.1f}, scratch {seconds['scratch']:.1f}")
+    print(lesson.outputs.listing())
