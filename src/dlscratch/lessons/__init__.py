@@ -1,12 +1,15 @@
-"""The lecture notes' examples, runnable: ``python -m dlscratch.lessons.seed004_xor [--out DIR]``.
+"""The lecture notes' examples, runnable: ``python -m dlscratch.lessons.seed004_xor [--out DIR]
+[--lang ko|en]``.
 
 Each module follows one lecture note (see the ``seeds`` the project is built from) section by
-section as ``# %%`` cells, keeps its names, fixes what was broken in it (each fix said in a
-comment where it happens), and exposes functions that return the numbers the note prints, so
-the test suite can check them. With ``DLSCRATCH_FAST=1`` a lesson runs in under a minute and
-asserts its key numbers; its plots go to ``--out`` or a temporary folder, never the current one.
-``notebooks/`` holds each lesson as a notebook generated from it (``python -m
-dlscratch.lessons._notebooks``).
+section as ``# %%`` cells, keeps its names and fixes what was broken in it (each fix said in a
+comment where it happens). A section's definitions are followed by a cell ``if __name__ ==
+"__main__":`` that runs the note's example, prints its numbers and checks them, so importing a
+lesson runs nothing and the tests can call its functions. With ``DLSCRATCH_FAST=1`` a lesson
+runs in under a minute; its plots (labelled in Korean when a Korean font is installed, else
+English, or English with ``--lang en``) go to ``--out`` or a temporary folder, never the
+current one. ``notebooks/`` holds each lesson as a notebook generated from it (``python -m
+dlscratch.lessons._notebooks``), with each section's output under it.
 
 * :mod:`.seed000_neural_network` - forward pass, softmax, MNIST inference with the book's
   pretrained weights (accuracy 0.9352), losses, numerical gradients, gradient descent,
