@@ -29,8 +29,11 @@ values in a faster arrangement:
 * with stride 1 and FN <= C, dx is computed as the convolution of dout with the filters
   turned by 180 degrees: a smaller product than col2im's, and no scatter-add.
 
-The big internal arrays (padded images, ``col``) are kept and reused between calls instead of
-being allocated every step; they never leave the layer. Measurements: benchmarks/README.md.
+The big internal arrays are reused between calls instead of being allocated every step, and
+never leave the layer: in training mode ``col`` is the layer's own (backward needs it); the
+padded images, and in eval mode ``col`` too, are needed only during the call and live in work
+arrays that every convolution of the thread shares (:mod:`dlscratch.layers.conv_work`).
+Measurements: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -41,13 +44,13 @@ from ..util import conv_output_size
 from .conv_fast import (
     col2im_t,
     filters_and_bias,
-    im2col_t,
     images,
     rows,
     turned_filters,
     turned_filters_pay,
     weight_and_bias_gradient,
 )
+from .conv_work import ConvWorkArrays, shared_work_array
 from .init import init_std, normal
 from .module import Module, Parameter
 
@@ -69,16 +72,17 @@ def _out_size(layer: Module, size: int, filter_size: int, stride: int, pad: int)
         raise ValueError(f"{type(layer).__name__}: {e}") from None
 
 
-def _check_input(layer: Module, x: np.ndarray, C: int, what: str) -> None:
+def _check_input(layer: Module, x: np.ndarray, W_shape: tuple[int, ...]) -> None:
+    C = W_shape[1]
     if not isinstance(x, np.ndarray) or x.ndim != 4 or x.shape[1] != C:
         shape = getattr(x, "shape", None)
         raise ValueError(
-            f"{type(layer).__name__}: expected input of shape (N, {C}, H, W) for {what}, "
-            f"got shape {shape}"
+            f"{type(layer).__name__}: expected input of shape (N, {C}, H, W) for W of shape "
+            f"{W_shape}, got shape {shape}"
         )
 
 
-class Conv2d(Module):
+class Conv2d(ConvWorkArrays, Module):
     """2-D convolution with weight ``W`` (FN, C, FH, FW) and bias ``b`` (FN,).
 
     Parameters
@@ -102,6 +106,8 @@ class Conv2d(Module):
     ``compute_dx = False`` makes backward skip dx and return None: the first layer of a
     network never needs the gradient of the images (it is a fifth of a SimpleConvNet step).
     A frozen ``W`` (or ``b``) is not given a gradient: its product (sum) is not computed.
+    In eval mode the forward keeps no col (inference holds one scratch for all layers); a
+    backward after it builds col again from the input.
     """
 
     supports_compute_dx = True
@@ -141,22 +147,39 @@ class Conv2d(Module):
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] | None = None
         self.col: np.ndarray | None = None  # col.T of the last forward (+ the row of ones)
+        self._eval_x: np.ndarray | None = None  # the input of the last eval-mode forward
         self._scratch: dict[str, np.ndarray] = {}  # work arrays reused between calls
+        self._sizes: dict[tuple[int, ...], tuple[int, int]] = {}  # see _out_sizes
 
     # ------------------------------------------------------------------ the book's formulas
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) → out (N, FN, out_h, out_w):  ``out = col @ W_col + b``."""
         W = self._parameters["W"].data
-        FN, C, FH, FW = W.shape
-        _check_input(self, x, C, f"W of shape {W.shape}")
+        _check_input(self, x, W.shape)
         b = self._parameters.get("b")
-        col_t, out_h, out_w = self._im2col_t("x", x, self.stride, self.pad, ones_row=b is not None)
+        work = self._work_array if self.training else shared_work_array
+        col_t, out_h, out_w = self._im2col_t("x", x, self.stride, self.pad,
+                                             ones_row=b is not None, work=work)
         out_t = filters_and_bias(W, None if b is None else b.data) @ col_t  # (col @ W_col + b).T
-
-        self.x_shape = x.shape
-        self.out_shape = (x.shape[0], FN, out_h, out_w)
-        self.col = col_t
+        self._keep_for_backward(x, col_t, out_h, out_w)
         return images(out_t, x.shape[0], out_h, out_w)
+
+    def _keep_for_backward(self, x: np.ndarray, col_t: np.ndarray, out_h: int,
+                           out_w: int) -> None:
+        """Training mode keeps col for backward; eval mode (inference) keeps only x itself.
+
+        In eval mode col was built in the work array that all convolutions share and is not
+        kept, and the layer's own work arrays are released: a network holds one im2col
+        scratch, not one per layer. A backward after an eval-mode forward builds col again
+        from x (eval-mode gradients stay correct, as BatchNorm's do).
+        """
+        self.x_shape = x.shape
+        self.out_shape = (x.shape[0], self._parameters["W"].data.shape[0], out_h, out_w)
+        if self.training:
+            self.col, self._eval_x = col_t, None
+        else:
+            self.col, self._eval_x = None, x
+            self._scratch.clear()
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dout (N, FN, out_h, out_w) → dx (N, C, H, W); accumulates dW and db::
@@ -164,6 +187,9 @@ class Conv2d(Module):
             dW = col.T @ dout        db = sum(dout)        dx = col2im(dout @ W_col.T)
         """
         self._check_dout(dout)
+        if self.col is None:  # the forward ran in eval mode: col from its input, again
+            self.col = self._im2col_t("x", self._eval_x, self.stride, self.pad,
+                                      ones_row="b" in self._parameters)[0]
         dout_t = rows(dout, self.col.dtype)  # dout.T (FN, N*out_h*out_w), a view
         dW, db = self._weight_and_bias_gradients(dout_t)  # dW = col.T @ dout, db = sum(dout)
         if dW is not None:
@@ -206,39 +232,19 @@ class Conv2d(Module):
         dcol_t = W.reshape(FN, -1).T @ dout_t  # (dout @ W_col.T).T: (C*FH*FW, N*out_h*out_w)
         return col2im_t(dcol_t, self.x_shape, FH, FW, self.stride, p, out_h, out_w)
 
-    def _im2col_t(self, name: str, x: np.ndarray, stride: int, pad: int | tuple[int, int], *,
-                  ones_row: bool = False, filters: tuple[int, int] | None = None, dtype=None):
-        """``im2col(x).T`` in a kept work array (plus a row of ones with ``ones_row``), and
-        out_h, out_w. The filter size is W's unless given; ``pad`` an int or (pad_h, pad_w)."""
-        W = self._parameters["W"].data
-        FH, FW = filters or W.shape[2:]
-        pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
-        dtype = W.dtype if dtype is None else dtype
-        N, C, H, Wd = x.shape
-        out_h = _out_size(self, H, FH, stride, pad_h)
-        out_w = _out_size(self, Wd, FW, stride, pad_w)
-        img = self._work_array(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w), dtype)
-        K = C * FH * FW
-        col_t = self._work_array(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
-        im2col_t(x, img, col_t, FH, FW, stride, pad_h, pad_w, out_h, out_w)
-        if ones_row:
-            col_t[K] = 1
-        return col_t, out_h, out_w
-
-    def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """A zero-initialised internal array kept between calls (never returned to callers).
-
-        Reusing it saves allocating (and page-faulting) megabytes per step; the parts that are
-        never written (padding borders) stay zero as long as the shape stays the same.
-        """
-        arr = self._scratch.get(name)
-        if arr is None or arr.shape != shape or arr.dtype != dtype:
-            arr = np.zeros(shape, dtype=dtype)
-            self._scratch[name] = arr
-        return arr
+    def _out_sizes(self, *sizes: int) -> tuple[int, int]:
+        """(out_h, out_w) for (H, W, FH, FW, stride, pad_h, pad_w), remembered per input size
+        (checked once: the check costs as much as a batch of one image's copying)."""
+        key = (*sizes, self.floor_mode)
+        out = self._sizes.get(key)
+        if out is None:
+            H, Wd, FH, FW, stride, pad_h, pad_w = sizes
+            out = self._sizes[key] = (_out_size(self, H, FH, stride, pad_h),
+                                        _out_size(self, Wd, FW, stride, pad_w))
+        return out
 
     def _check_dout(self, dout: np.ndarray) -> None:
-        if self.col is None:
+        if self.col is None and self._eval_x is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         if dout.shape != self.out_shape:
             raise ValueError(
@@ -247,7 +253,7 @@ class Conv2d(Module):
             )
 
     def _on_dtype_change(self, dtype: np.dtype) -> None:
-        self.col = None
+        self.col = self._eval_x = None
         self._scratch.clear()
 
     def extra_repr(self) -> str:

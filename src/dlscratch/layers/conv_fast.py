@@ -30,19 +30,21 @@ def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int
         col_t[(c, y, x), (n, i, j)] = xpad[n, c, i*stride + y, j*stride + x]
 
     Why transposed: for one tap the values over all positions are one strided slice of the
-    padded images, so col_t is filled by FH*FW slice copies (the book's own im2col loop) with
-    no transposing copy of the big matrix.
+    padded images (:func:`taps`), so col_t is filled with no transposing copy of the big
+    matrix. All FH*FW slices are one strided view of ``img``, (C, FH, FW, N, out_h, out_w),
+    copied by one NumPy call: the book's loop over the taps without its FH*FW calls (for a
+    batch of one image those calls cost as much as the copying).
 
-    ``img`` (C, N, H + 2*pad_h, W + 2*pad_w) is a work array whose borders are zero; x is
-    copied into its middle channel-major (cast to img's dtype). Rows of ``col_t`` past
-    C*FH*FW are left alone. Returns ``col_t``.
+    ``img`` (C, N, H + 2*pad_h, W + 2*pad_w) is a C-contiguous work array whose borders are
+    zero; x is copied into its middle channel-major (cast to img's dtype). Rows of ``col_t``
+    past C*FH*FW are left alone. Returns ``col_t``.
     """
     N, C, H, W = x.shape
     img[:, :, pad_h:pad_h + H, pad_w:pad_w + W] = x.transpose(1, 0, 2, 3)
     rows = col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w)
-    for y in range(FH):
-        for x_ in range(FW):
-            rows[:, y, x_] = taps(img, y, x_, stride, out_h, out_w)
+    sc, sn, sh, sw = img.strides
+    rows[...] = np.ndarray((C, FH, FW, N, out_h, out_w), img.dtype, img, 0,
+                           (sc, sh, sw, sn, sh * stride, sw * stride))  # taps(img, y, x)
     return col_t
 
 

@@ -1,0 +1,110 @@
+"""Where :class:`dlscratch.layers.Conv2d` builds ``col``: work arrays reused between calls.
+
+In training mode backward needs col, so each layer keeps its own (``_work_array``). What is
+needed only during one call (the padded images, and in eval mode col itself) lives in work
+arrays shared by every convolution of the thread (:func:`shared_work_array`): a network in
+inference holds one im2col scratch instead of one per layer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from .conv_fast import im2col_t
+
+_shared = threading.local()  # each thread's shared work arrays
+
+
+def shared_work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A work array of ``shape`` shared by every convolution of this thread, for what one
+    call needs and no later call reads (the padded images; col in eval mode).
+
+    One flat buffer per (name, dtype), grown to the largest shape asked for and kept while
+    the thread lives; the array is a view of its start, with whatever values the last user
+    left. Why: col is built in the same memory for each layer (in inference ResNet-50 holds
+    one col instead of 53). Per thread, so that two networks running in two threads never
+    share one. The views are kept too (a shape seen before costs one dictionary look-up).
+    """
+    views = getattr(_shared, "views", None)
+    if views is None:
+        views = _shared.views = {}
+        _shared.buffers = {}
+    key = (name, shape, dtype)
+    view = views.get(key)
+    if view is None:
+        dtype = np.dtype(dtype)
+        size = math.prod(shape)
+        buf = _shared.buffers.get((name, dtype))
+        if buf is None or buf.size < size:
+            buf = _shared.buffers[(name, dtype)] = np.empty(size, dtype=dtype)
+            for k in [k for k in views if k[0] == name and np.dtype(k[2]) == dtype]:
+                del views[k]  # views of the old, smaller buffer: let it go
+        view = views[key] = buf[:size].reshape(shape)
+    return view
+
+
+def shared_padded_images(name: str, shape: tuple[int, ...], pad_h: int, pad_w: int,
+                         dtype) -> np.ndarray:
+    """:func:`shared_work_array` for padded images (C, N, H + 2*pad_h, W + 2*pad_w), with
+    zero borders: they are set to zero when the last caller of this buffer asked for another
+    shape or padding (its images may lie where these borders are), else left as they are
+    (only the middle is ever written)."""
+    img = shared_work_array(name, shape, dtype)
+    last = getattr(_shared, "padded", None)
+    if last is None:
+        last = _shared.padded = {}
+    if last.get(name) != (shape, pad_h, pad_w, dtype):
+        zero_borders(img, pad_h, pad_w)
+        last[name] = (shape, pad_h, pad_w, dtype)
+    return img
+
+
+def zero_borders(img: np.ndarray, pad_h: int, pad_w: int) -> None:
+    """Set the padding of ``img`` (..., H + 2*pad_h, W + 2*pad_w) to zero (4 strips)."""
+    if pad_h:
+        img[..., :pad_h, :] = 0
+        img[..., img.shape[-2] - pad_h:, :] = 0
+    if pad_w:
+        img[..., :pad_w] = 0
+        img[..., img.shape[-1] - pad_w:] = 0
+
+
+class ConvWorkArrays:
+    """The work arrays of a convolution layer (a mixin of :class:`Conv2d`; the layer has
+    ``_parameters["W"]``, ``_scratch`` (dict) and ``_out_sizes``)."""
+
+    def _im2col_t(self, name: str, x: np.ndarray, stride: int, pad: int | tuple[int, int], *,
+                  ones_row: bool = False, filters: tuple[int, int] | None = None, dtype=None,
+                  work=None):
+        """``im2col(x).T`` in a work array (plus a row of ones with ``ones_row``), and
+        out_h, out_w. The filter size is W's unless given; ``pad`` an int or (pad_h, pad_w);
+        ``work(name, shape, dtype)`` gives the work arrays (the layer's own by default)."""
+        work = work or self._work_array
+        W = self._parameters["W"].data
+        FH, FW = filters or W.shape[2:]
+        pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
+        dtype = W.dtype if dtype is None else dtype
+        N, C, H, Wd = x.shape
+        out_h, out_w = self._out_sizes(H, Wd, FH, FW, stride, pad_h, pad_w)
+        # the padded images are needed only while col is built: one array for all layers
+        img = shared_padded_images(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w),
+                                   pad_h, pad_w, dtype)
+        K = C * FH * FW
+        col_t = work(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
+        im2col_t(x, img, col_t, FH, FW, stride, pad_h, pad_w, out_h, out_w)
+        if ones_row:
+            col_t[K] = 1
+        return col_t, out_h, out_w
+
+    def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """The layer's own work array ``name`` (col, which backward reads), kept between
+        calls and never returned to callers: reusing it saves allocating (and page-faulting)
+        megabytes per step."""
+        arr = self._scratch.get(name)
+        if arr is None or arr.shape != shape or arr.dtype != dtype:
+            arr = np.zeros(shape, dtype=dtype)
+            self._scratch[name] = arr
+        return arr
