@@ -499,6 +499,31 @@ def test_batchnorm_eval_uses_running_statistics():
     np.testing.assert_array_equal(layer.running_mean, [1.0, -2.0])  # unchanged in eval
 
 
+def test_batchnorm_eval_keeps_no_copy_of_the_batch():
+    """Inference holds no normalised copy per layer: eval mode keeps x itself for backward."""
+    rng = np.random.default_rng(3)
+    layer = BatchNorm(3)
+    layer.running_mean = rng.standard_normal(3).astype(np.float32)
+    layer.running_var = rng.uniform(0.5, 2, 3).astype(np.float32)
+    layer.gamma, layer.beta = np.array([2, 3, 4], np.float32), np.array([1, 0, -1], np.float32)
+    layer.eval()
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    out = layer.forward(x)
+    assert layer._cache[0] is x and out.dtype == np.float32
+    p = (1, 3, 1, 1)
+    expected = (layer.gamma.reshape(p) * (x - layer.running_mean.reshape(p))
+                / np.sqrt(layer.running_var.reshape(p) + BATCHNORM_EPS) + layer.beta.reshape(p))
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
+    dx = layer.backward(np.ones_like(out))
+    np.testing.assert_allclose(dx, np.broadcast_to(
+        layer.gamma.reshape(p) / np.sqrt(layer.running_var.reshape(p) + BATCHNORM_EPS), x.shape),
+        rtol=1e-6)
+    xn = (x - layer.running_mean.reshape(p)) / np.sqrt(layer.running_var.reshape(p)
+                                                      + BATCHNORM_EPS)
+    np.testing.assert_allclose(layer._parameters["gamma"].grad, xn.sum(axis=(0, 2, 3)),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_batchnorm_4d_is_per_channel():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((4, 3, 5, 5)) * np.array([1.0, 5.0, 0.2])[None, :, None, None]

@@ -78,20 +78,35 @@ class BatchNorm(Module):
                 rv.dtype
             )
         else:
-            xc = x - self._buffers["running_mean"].reshape(pshape)
-            std = np.sqrt(self._buffers["running_var"].reshape(pshape) + self.eps)
+            return self._eval_forward(x, gamma, beta, axes, pshape)
         xn = xc  # a fresh array: normalised in place, no third copy of the batch
         xn /= std
-        self._cache = (xn, std, axes, pshape, self.training)
+        self._cache = (xn, std, axes, pshape, None)
         out = gamma * xn
         out += beta
+        return out
+
+    def _eval_forward(self, x, gamma, beta, axes, pshape) -> np.ndarray:
+        """Eval mode, with the running statistics as constants: ``out = gamma * (x - mean) /
+        std + beta`` computed as ``x * scale + shift`` (scale = gamma / std, shift = beta -
+        mean * scale): one pass over the batch and one new array instead of three. Nothing
+        is copied for backward: it keeps x itself and normalises it again if asked."""
+        mean = self._buffers["running_mean"].reshape(pshape)
+        std = np.sqrt(self._buffers["running_var"].reshape(pshape) + self.eps)
+        scale = gamma / std
+        out = x * scale
+        out += beta - mean * scale
+        self._cache = (x, std, axes, pshape, mean)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         """dout → dx (None with ``compute_dx = False``); accumulates dgamma and dbeta."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
-        xn, std, axes, pshape, training = self._cache
+        xn, std, axes, pshape, eval_mean = self._cache
+        training = eval_mean is None
+        if not training:  # eval mode kept x itself and the running mean: normalise x again
+            xn = (xn - eval_mean) / std
         gamma_p, beta_p = self._parameters["gamma"], self._parameters["beta"]
         need_sums = self.compute_dx and training
         dbeta = dout.sum(axis=axes) if beta_p.requires_grad or need_sums else None
