@@ -1,16 +1,32 @@
 """How fast dlscratch's CNNs train and infer, next to PyTorch (CPU) and the lecture's code.
 
     python benchmarks/bench_cnn.py                 # speed: SimpleConvNet and DeepConvNet
-    python benchmarks/bench_cnn.py --rss           # + peak memory of a 60,000-image epoch
+    python benchmarks/bench_cnn.py --all --rounds 20   # everything below, one table at the end
+    python benchmarks/bench_cnn.py --quick         # everything, small (a smoke test, ~1 minute)
+    python benchmarks/bench_cnn.py --scaling       # only the batch-size table (1 ... 256)
+    python benchmarks/bench_cnn.py --gemm-peak     # only the float32 GEMM peak
+    python benchmarks/bench_cnn.py --epoch-memory  # only DeepConvNet's 60,000-image epoch RSS
+    python benchmarks/bench_cnn.py --resnet        # only the small ResNet (bench_resnet.py)
+    python benchmarks/bench_cnn.py --rss           # + SimpleConvNet's 60,000-image epoch RSS
     python benchmarks/bench_cnn.py --accuracy      # + Fashion-MNIST accuracy runs (long)
     python benchmarks/bench_cnn.py --no-speed --accuracy deep   # only DeepConvNet's run
     python benchmarks/bench_cnn.py --profile       # + where the time of a training step goes
 
+The part options (--scaling, --gemm-peak, --epoch-memory, --resnet) run only their part; add
+``--speed`` for the batch-100 comparison too, or use ``--all``. ``--quick`` is ``--all`` with
+small settings (3 rounds, short rounds, 2,000 images for the epoch); options given with it
+still count.
+
 Speed is measured in the same process, in rounds that alternate the implementations (ours,
-PyTorch, the lecture's float64 code), so that a machine that is busy for a while slows all of
-them alike; each figure is the best round (and the median is printed too). Training: batch
-100, Adam (lr 0.001), float32 (the lecture code: float64). Inference: 10,000 images, batches of
-100. Threads: ``--threads`` (2 by default) for OpenBLAS and for PyTorch.
+PyTorch, the lecture's float64 code; the order reversed every other round), so that a machine
+that is busy for a while slows all of them alike. Each line gives the best and the median
+round, and the per-round ratio t_PyTorch / t_dlscratch as median and range: only that ratio
+means much on a shared machine. Training: batch 100, Adam (lr 0.001), float32 (the lecture
+code: float64). Inference: 10,000 images, batches of 100. Threads: ``--threads`` (2 by
+default) for OpenBLAS and for PyTorch. The float32 GEMM peak (``np.matmul``, same threads) is
+measured at the start and at the end of every timed run; each case's GFLOP/s is divided by
+the higher of the two (how FLOPs are counted: ``_bench_common.FLOP_NOTE``, printed too). A
+markdown table of every measured case closes the run (for benchmarks/README.md).
 
 Data: Fashion-MNIST from /usr/share/datasets/fashion-mnist (``apt-get install -y
 dataset-fashion-mnist``) or ``--data-dir``, or synthetic images when it is missing (speed does
@@ -21,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +51,15 @@ def _ratios(text: str):
     return values[0] if len(values) == 1 else values
 
 
+QUICK = dict(rounds=3, steps=3, deep_steps=2, infer_images=500, round_seconds=0.03,
+             epoch_images=2000, gemm_sizes=[512, 1024, 2048], gemm_repeats=3, resnet_steps=1)
+PARTS = ("scaling", "gemm_peak", "epoch_memory", "resnet")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -44,7 +70,30 @@ def parse_args(argv=None):
     ap.add_argument("--no-lecture", action="store_true", help="skip the float64 lecture code")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--models", default="simple,deep", help="speed runs: simple, deep or both")
-    ap.add_argument("--rss", action="store_true", help="peak RSS of a 60,000-image epoch")
+    ap.add_argument("--all", action="store_true",
+                    help="speed, ResNet, scaling, GEMM peak and epoch memory in one run")
+    ap.add_argument("--quick", action="store_true", help="--all with small settings (~1 min)")
+    ap.add_argument("--speed", action="store_true",
+                    help="the batch-100 comparison also when a part option is given")
+    ap.add_argument("--scaling", action="store_true",
+                    help="images/s at several batch sizes, both libraries (and batch-1 latency)")
+    ap.add_argument("--scaling-batches", type=_ints, default=[1, 8, 32, 100, 256],
+                    help="inference batch sizes of the scaling table")
+    ap.add_argument("--scaling-train-batches", type=_ints, default=[32, 100, 256],
+                    help="training batch sizes of the scaling table")
+    ap.add_argument("--round-seconds", type=float, default=0.3,
+                    help="scaling table: about this long per implementation and round")
+    ap.add_argument("--gemm-peak", action="store_true", help="the float32 GEMM peak only")
+    ap.add_argument("--gemm-sizes", type=_ints, default=[1024, 2048, 4096])
+    ap.add_argument("--gemm-repeats", type=int, default=5)
+    ap.add_argument("--epoch-memory", action="store_true",
+                    help="peak RSS of one DeepConvNet training epoch (fresh processes)")
+    ap.add_argument("--epoch-images", type=int, default=60_000,
+                    help="images of the --epoch-memory and --rss epoch")
+    ap.add_argument("--resnet", action="store_true",
+                    help="small-ResNet training ratio (runs bench_resnet.py)")
+    ap.add_argument("--resnet-steps", type=int, default=5, help="small-ResNet steps per round")
+    ap.add_argument("--rss", action="store_true", help="peak RSS of a SimpleConvNet epoch")
     ap.add_argument("--profile", action="store_true", help="cProfile one SimpleConvNet epoch")
     ap.add_argument("--accuracy", nargs="?", const="both", choices=["simple", "deep", "both"],
                     help="Fashion-MNIST accuracy runs (SimpleConvNet, DeepConvNet or both)")
@@ -67,176 +116,94 @@ def parse_args(argv=None):
                     help="train our network or PyTorch's (same layers, its own init)")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--rss-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
-    return ap.parse_args(argv)
+    ap.add_argument("--rss-model", choices=["simple", "deep"], default="simple",
+                    help=argparse.SUPPRESS)
+    if ap.parse_known_args(argv)[0].quick:
+        ap.set_defaults(**QUICK)  # options given on the command line still win
+    args = ap.parse_args(argv)
+    if args.all or args.quick:
+        for part in PARTS:
+            setattr(args, part, True)
+    # the batch-100 comparison: by default, unless a part option asks for that part alone
+    args.run_speed = not args.no_speed and (
+        args.all or args.quick or args.speed or not any(getattr(args, p) for p in PARTS))
+    return args
 
 
 ARGS = parse_args()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)  # before NumPy is imported
 
-import lecture_cnn  # noqa: E402  (beside this script: its folder is sys.path[0])
+import _bench_nets  # noqa: E402
 import numpy as np  # noqa: E402
+from _bench_accuracy import bench_accuracy, bench_profile  # noqa: E402
+from _bench_common import (  # noqa: E402
+    FLOP_NOTE,
+    Row,
+    alternate,
+    blas_info,
+    flops_per_image,
+    gemm_peak,
+    markdown,
+    per_round_ratios,
+    ratio_summary,
+)
+from _bench_nets import (  # noqa: E402
+    BATCH,
+    Lecture,
+    Ours,
+    Torch,
+    import_torch,
+    synthetic,
+    torch_forward_flops,
+)
+from _bench_scaling import latency_notes, scaling_table  # noqa: E402
 
-from dlscratch.data import random_hflip  # noqa: E402
-from dlscratch.lr_scheduler import CosineAnnealingLR  # noqa: E402
 from dlscratch.models import DeepConvNet, SimpleConvNet  # noqa: E402
-from dlscratch.optim import Adam  # noqa: E402
 
 torch = None
 if not ARGS.no_torch and ARGS.rss_child != "ours":  # (importing torch alone takes ~300 MB)
-    try:
-        import torch
-
-        torch.set_num_threads(ARGS.threads)
-    except ImportError:  # PyTorch is optional
-        torch = None
-
-BATCH = 100
+    torch = import_torch(ARGS.threads)
 
 
-# ----------------------------------------------------------------------------- data
 def load_fashion():
-    """((x_train, t_train), (x_test, t_test)) as float32 (N, 1, 28, 28) in [0, 1], or None."""
-    from dlscratch.datasets import DatasetError, load_mnist
-
-    try:
-        return load_mnist(flatten=False, dataset="fashion-mnist", data_dir=ARGS.data_dir,
-                          download=False)
-    except (DatasetError, FileNotFoundError):
-        return None
-
-
-def synthetic(n: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
-
-
-# ----------------------------------------------------------------------------- trainers
-class Ours:
-    name = "dlscratch"
-
-    def __init__(self, kind: str, dropout_ratio: float = 0.5, lr: float = 1e-3, seed: int = 0):
-        self.net = (SimpleConvNet(rng=seed) if kind == "simple"
-                    else DeepConvNet(dropout_ratio=dropout_ratio, rng=seed))
-        self.opt = Adam(self.net.parameters(), lr=lr)
-
-    def step(self, x, t):
-        net = self.net
-        net.train()
-        net.zero_grad()
-        net.loss(x, t)
-        net.backward()
-        self.opt.step()
-
-    def infer(self, x):
-        self.net.eval()
-        for i in range(0, len(x), BATCH):
-            self.net.predict(x[i:i + BATCH])
-
-    def accuracy(self, x, t):
-        return self.net.accuracy(x, t, batch_size=BATCH)
-
-
-class Lecture:
-    name = "lecture float64"
-
-    def __init__(self, kind: str):
-        assert kind == "simple"
-        self.net = lecture_cnn.SimpleConvNet(rng=0)
-        self.opt = lecture_cnn.Adam(lr=1e-3)
-
-    def step(self, x, t):
-        grads = self.net.gradient(x.astype(np.float64), t)
-        self.opt.update(self.net.params, grads)
-
-    def infer(self, x):
-        for i in range(0, len(x), BATCH):
-            self.net.predict(x[i:i + BATCH].astype(np.float64))
-
-
-def torch_model(kind: str, dropout=(0.5, 0.5)):
-    nn = torch.nn
-    if kind == "simple":
-        return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-                             nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
-
-    def conv(c_in, c_out, pad):
-        return [nn.Conv2d(c_in, c_out, 3, padding=pad), nn.ReLU()]
-
-    return nn.Sequential(
-        *conv(1, 16, 1), *conv(16, 16, 1), nn.MaxPool2d(2),
-        *conv(16, 32, 1), *conv(32, 32, 2), nn.MaxPool2d(2),
-        *conv(32, 64, 1), *conv(64, 64, 1), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(dropout[0]),
-        nn.Linear(50, 10), nn.Dropout(dropout[1]))
-
-
-class Torch:
-    name = "PyTorch"
-
-    def __init__(self, kind: str, dropout_ratio=0.5, lr: float = 1e-3, seed: int = 0):
-        torch.manual_seed(seed)
-        ratios = dropout_ratio if isinstance(dropout_ratio, tuple) else (dropout_ratio,) * 2
-        self.net = torch_model(kind, ratios)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
-        self.loss = torch.nn.CrossEntropyLoss()
-
-    def step(self, x, t):
-        self.net.train()
-        self.opt.zero_grad()
-        loss = self.loss(self.net(torch.from_numpy(x)), torch.from_numpy(t))
-        loss.backward()
-        self.opt.step()
-
-    def infer(self, x):
-        self.net.eval()
-        with torch.no_grad():
-            for i in range(0, len(x), BATCH):
-                self.net(torch.from_numpy(x[i:i + BATCH]))
-
-    def accuracy(self, x, t):
-        self.net.eval()
-        with torch.no_grad():
-            y = np.concatenate([self.net(torch.from_numpy(x[i:i + BATCH])).numpy()
-                                for i in range(0, len(x), BATCH)])
-        return float(np.mean(y.argmax(axis=1) == t))
+    return _bench_nets.load_fashion(ARGS.data_dir)
 
 
 # ----------------------------------------------------------------------------- timing
-def time_rounds(impls, work, rounds):
-    """Alternate impls for ``rounds`` rounds; returns {name: [seconds per round]}."""
-    times = {impl.name: [] for impl in impls}
-    for _ in range(rounds):
-        for impl in impls:
-            t0 = time.perf_counter()
-            work(impl)
-            times[impl.name].append(time.perf_counter() - t0)
-    return times
+LABELS = {"simple": "SimpleConvNet", "deep": "DeepConvNet"}
 
 
-def report(title, times, images_per_round, reference="PyTorch"):
+def report(title, times, images_per_round, flops) -> Row:
+    """Print each implementation's best and median round; the Row of dlscratch and PyTorch."""
     print(f"\n{title}")
-    rates = {k: images_per_round / min(v) for k, v in times.items()}
-    medians = {k: images_per_round / statistics.median(v) for k, v in times.items()}
-    for k in times:
-        line = f"  {k:16s} {rates[k]:9.0f} images/s (best round)   {medians[k]:9.0f} (median)"
-        if reference in rates and k != reference:
-            # also the median over rounds of (ours / reference) within the same round: the
-            # machine's slow and fast spells then cancel
-            paired = statistics.median(t_ref / t_k for t_ref, t_k in zip(times[reference], times[k]))
-            line += f"   {rates[k] / rates[reference]:.2f}x {reference} (per round: {paired:.2f}x)"
-        if "dlscratch" in rates and k not in ("dlscratch",):
-            line += f"   dlscratch is {rates['dlscratch'] / rates[k]:.2f}x this"
+    for k, v in times.items():
+        line = (f"  {k:16s} {images_per_round / min(v):9.0f} images/s (best round)"
+                f"   {images_per_round / statistics.median(v):9.0f} (median)")
+        if k != "PyTorch" and "PyTorch" in times:
+            line += f"   per round {ratio_summary(per_round_ratios(times, k))} PyTorch"
+        if k not in ("dlscratch", "PyTorch"):
+            line += f"   dlscratch is {ratio_summary(per_round_ratios(times, 'dlscratch', k))} this"
         print(line)
-    return rates
+    row = Row.from_times(title.split(" (")[0], BATCH,
+                         {k: v for k, v in times.items() if k in ("dlscratch", "PyTorch")},
+                         images_per_round, flops)
+    print(f"  GFLOP/s (median round; % of the GEMM peak: in the closing table): dlscratch "
+          f"{row.gflops('dlscratch', None)}, PyTorch {row.gflops('PyTorch', None)}")
+    return row
 
 
-def bench_speed(kind: str, x, t):
+def make_impls(kind: str, lecture: bool = False):
     impls = [Ours(kind)]
     if torch is not None and not ARGS.no_torch:
         impls.append(Torch(kind))
-    if kind == "simple" and not ARGS.no_lecture:
+    if kind == "simple" and lecture:
         impls.append(Lecture(kind))
+    return impls
+
+
+def bench_speed(kind: str, x, t, flops) -> list[Row]:
+    impls = make_impls(kind, lecture=not ARGS.no_lecture)
     steps = ARGS.steps if kind == "simple" else ARGS.deep_steps
     n_batches = len(x) // BATCH
 
@@ -247,126 +214,176 @@ def bench_speed(kind: str, x, t):
 
     for impl in impls:  # warm up (allocations, first-call costs)
         train(impl)
-    label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
-    report(f"{label} training (batch {BATCH}, Adam)",
-           time_rounds(impls, train, ARGS.rounds), steps * BATCH)
-
+    label = LABELS[kind]
+    rows = [report(f"{label} training (batch {BATCH}, Adam)",
+                   alternate({i.name: (lambda i=i: train(i)) for i in impls}, ARGS.rounds),
+                   steps * BATCH, flops[1])]
     xi = x[:ARGS.infer_images] if len(x) >= ARGS.infer_images else np.resize(
         x, (ARGS.infer_images, *x.shape[1:]))
-    report(f"{label} inference ({len(xi)} images, batches of {BATCH})",
-           time_rounds(impls, lambda impl: impl.infer(xi), max(2, ARGS.rounds // 2)), len(xi))
+    rows.append(report(f"{label} inference ({len(xi)} images, batches of {BATCH})",
+                       alternate({i.name: (lambda i=i: i.infer(xi)) for i in impls},
+                                 ARGS.rounds), len(xi), flops[0]))
+    return rows
+
+
+def bench_resnet() -> list[Row]:
+    """The small ResNet's training, from bench_resnet.py in a subprocess (its rounds)."""
+    from dlscratch.models import resnet_small
+
+    cmd = [sys.executable, str(Path(__file__).with_name("bench_resnet.py")), "--threads",
+           str(ARGS.threads), "--tasks", "train-small", "--rounds", str(ARGS.rounds),
+           "--train-steps", str(ARGS.resnet_steps)] + (["--no-torch"] if ARGS.no_torch else [])
+    print(f"\nresnet_small training (batch 100, Adam): {' '.join(cmd[1:])}", flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    times = {}
+    for line in out.splitlines():
+        m = re.match(r"\s+(dlscratch|PyTorch)\s.*; rounds ([\d., ]+) s$", line)
+        if m:
+            times[m.group(1)] = [float(v) for v in m.group(2).split(",")]
+        if line.strip():
+            print("  " + line.strip())
+    flops = flops_per_image(resnet_small(rng=0), (1, 28, 28))[1]
+    row = Row.from_times("resnet_small training", 100, times, 100 * ARGS.resnet_steps, flops)
+    print(f"  GFLOP/s (median round; % of the GEMM peak: in the closing table): dlscratch "
+          f"{row.gflops('dlscratch', None)}, PyTorch {row.gflops('PyTorch', None)}")
+    return [row]
+
+
+def measure_peak(when: str) -> float:
+    best, results = gemm_peak(ARGS.gemm_sizes, ARGS.gemm_repeats)
+    print(f"\nfloat32 GEMM peak ({when}; np.matmul of n x n, best of {ARGS.gemm_repeats}): "
+          + ", ".join(f"n={n} {g:.1f}" for n, g in results) + f" GFLOP/s; peak {best:.1f}",
+          flush=True)
+    return best
 
 
 # ----------------------------------------------------------------------------- memory
-def rss_child(which: str) -> None:
-    """Train SimpleConvNet for one epoch of 60,000 images; print peak RSS (VmHWM)."""
+def _vm_hwm_kib() -> int:
+    """Peak resident set size of this process image in KiB (VmHWM, starts afresh at exec)."""
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines()
+                if line.startswith("VmHWM"))
+    return int(line.split()[1])
+
+
+def rss_child(which: str, kind: str) -> None:
+    """Train ``kind`` for one epoch (``--epoch-images`` images, shuffled, batch 100) on the
+    training set held in memory as float32; print the peak RSS (VmHWM) before and after."""
     data = load_fashion()
-    (x, t) = data[0] if data else synthetic(60_000)
-    impl = Ours("simple") if which == "ours" else Torch("simple")
+    (x, t), source = (data[0], "Fashion-MNIST") if data else (
+        synthetic(60_000), "random images of Fashion-MNIST's shape")
+    loaded = _vm_hwm_kib()
+    impl = Ours(kind) if which == "ours" else Torch(kind)
+    order = np.random.default_rng(0).permutation(len(x))[:ARGS.epoch_images]
     t0 = time.perf_counter()
-    for i in range(0, len(x), BATCH):
-        impl.step(x[i:i + BATCH], t[i:i + BATCH])
+    for i in range(0, len(order), BATCH):
+        idx = order[i:i + BATCH]
+        impl.step(x[idx], t[idx])
     seconds = time.perf_counter() - t0
-    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines()
-               if line.startswith("VmHWM"))
-    print(f"{which}: one epoch of {len(x)} images in {seconds:.1f} s; peak RSS {hwm.split()[1]} kB")
+    print(f"{which}: {LABELS[kind]}, {len(order)} of {len(x)} {source} in {seconds:.1f} s "
+          f"({len(order) / seconds:.0f} images/s); peak RSS {_vm_hwm_kib()} kB "
+          f"(after imports and data: {loaded} kB)")
 
 
-def bench_rss() -> None:
-    print("\nPeak memory while training SimpleConvNet on 60,000 images (one epoch, fresh process)")
+def bench_rss(kind: str) -> list[str]:
+    """Peak RSS of one training epoch in a fresh process per library; the table's notes."""
+    print(f"\nPeak memory while training {LABELS[kind]} for one epoch (batch {BATCH}, Adam; "
+          "fresh process, VmHWM)", flush=True)
+    notes = []
     for which in ["ours"] + (["torch"] if torch is not None and not ARGS.no_torch else []):
-        cmd = [sys.executable, __file__, "--threads", str(ARGS.threads), "--rss-child", which]
+        cmd = [sys.executable, __file__, "--threads", str(ARGS.threads), "--rss-child", which,
+               "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
         if ARGS.data_dir:
             cmd += ["--data-dir", str(ARGS.data_dir)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        print("  " + out.strip().splitlines()[-1])
-
-
-# ----------------------------------------------------------------------------- profile
-def bench_profile(x, t) -> None:
-    import cProfile
-    import pstats
-
-    impl = Ours("simple")
-    impl.step(x[:BATCH], t[:BATCH])
-    prof = cProfile.Profile()
-    prof.enable()
-    for i in range(0, min(len(x), 3000), BATCH):
-        impl.step(x[i:i + BATCH], t[i:i + BATCH])
-    prof.disable()
-    print("\nProfile of 30 SimpleConvNet training steps (by own time)")
-    pstats.Stats(prof).sort_stats("tottime").print_stats(12)
-
-
-# ----------------------------------------------------------------------------- accuracy
-def bench_accuracy() -> None:
-    data = load_fashion()
-    if data is None:
-        print("\n--accuracy needs Fashion-MNIST: apt-get install -y dataset-fashion-mnist")
-        return
-    (x_train, t_train), (x_test, t_test) = data
-    if ARGS.accuracy_of == "torch":
-        if torch is None:
-            raise SystemExit("--accuracy-of torch needs PyTorch: pip install torch==2.13.0 "
-                             "(and no --no-torch)")
-        if ARGS.lr_decay != 1.0:
-            raise SystemExit("--lr-decay is for dlscratch's run; use --cosine")
-    for kind, epochs, target in (("simple", ARGS.simple_epochs, 0.89),
-                                 ("deep", ARGS.deep_epochs, 0.92)):
-        if ARGS.accuracy not in (kind, "both"):
-            continue
-        maker = Torch if ARGS.accuracy_of == "torch" else Ours
-        impl = maker(kind, dropout_ratio=ARGS.deep_dropout, lr=ARGS.lr, seed=ARGS.seed)
-        rng = np.random.default_rng(ARGS.seed)
-        iters = epochs * -(-len(x_train) // ARGS.batch)
-        schedule = None
-        if ARGS.cosine:
-            cosine = (torch.optim.lr_scheduler.CosineAnnealingLR if ARGS.accuracy_of == "torch"
-                      else CosineAnnealingLR)
-            schedule = cosine(impl.opt, T_max=iters)
-        label = "SimpleConvNet" if kind == "simple" else "DeepConvNet"
-        label += " (PyTorch)" if ARGS.accuracy_of == "torch" else ""
-        print(f"\n{label} on Fashion-MNIST, {epochs} epochs (target >= {target:.0%}); "
-              f"dropout {ARGS.deep_dropout}, lr {ARGS.lr}, cosine {ARGS.cosine}, "
-              f"hflip {ARGS.hflip}, batch {ARGS.batch}, seed {ARGS.seed}", flush=True)
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(len(x_train))
-            for i in range(0, len(order), ARGS.batch):
-                idx = order[i:i + ARGS.batch]
-                x = random_hflip(x_train[idx], rng=rng) if ARGS.hflip else x_train[idx]
-                impl.step(x, t_train[idx])
-                if schedule is not None:
-                    schedule.step()
-            seconds = time.perf_counter() - t0
-            acc = impl.accuracy(x_test, t_test)
-            train_acc = impl.accuracy(x_train[:10_000], t_train[:10_000])
-            lr = (impl.opt.param_groups[0]["lr"] if ARGS.accuracy_of == "torch"
-                  else impl.opt.lr)
-            print(f"  epoch {epoch:2d}: {seconds:6.1f} s, lr {lr:.2e}, "
-                  f"test accuracy {acc:.4f} (train, first 10,000: {train_acc:.4f})", flush=True)
-            if schedule is None and ARGS.lr_decay != 1.0:
-                impl.opt.lr *= ARGS.lr_decay
+        line = subprocess.run(cmd, capture_output=True, text=True,
+                              check=True).stdout.strip().splitlines()[-1]
+        mib = int(re.search(r"peak RSS (\d+) kB", line).group(1)) / 1024
+        images = re.search(r", (\d+ of \d+ .+) in [\d.]+ s", line).group(1)
+        verdict = "under" if mib * 2**20 < 1e9 else "over"  # 1 GB = 10^9 bytes
+        name = "dlscratch" if which == "ours" else "PyTorch"
+        print(f"  {line}\n    = {mib:.0f} MiB ({mib * 2**20 / 1e6:.0f} MB), {verdict} 1 GB",
+              flush=True)
+        notes.append(f"- {LABELS[kind]}, one training epoch ({images}, batch {BATCH}, "
+                     f"Adam): peak RSS {name} {mib:.0f} MiB = {mib * 2**20 / 1e6:.0f} MB "
+                     f"({verdict} 1 GB)")
+    return notes
 
 
 def main() -> None:
     if ARGS.rss_child:
-        rss_child(ARGS.rss_child)
+        rss_child(ARGS.rss_child, ARGS.rss_model)
         return
-    print(f"threads: {ARGS.threads}; NumPy {np.__version__}; "
-          f"PyTorch {torch.__version__ if torch is not None else 'not used'}")
+    print(f"threads: {ARGS.threads}; NumPy {np.__version__} ({blas_info() or 'BLAS unknown'}); "
+          f"PyTorch {torch.__version__ if torch is not None else 'not used'}"
+          + ("; quick settings (a smoke test, not a measurement)" if ARGS.quick else ""))
     data = load_fashion()
     x, t = (data[0][0][:6000], data[0][1][:6000]) if data else synthetic(6000)
-    if not ARGS.no_speed:
+    print("data: " + ("Fashion-MNIST (first 6,000 training images)" if data
+                      else "random images (Fashion-MNIST not found)"))
+    timed = ARGS.run_speed or ARGS.scaling or ARGS.resnet
+    load_start = os.getloadavg()[0]
+    peaks = [measure_peak("start")] if timed or ARGS.gemm_peak else []
+    flops = {kind: flops_per_image(net, (1, 28, 28)) for kind, net in
+             (("simple", SimpleConvNet(rng=0)), ("deep", DeepConvNet(rng=0)))}
+    if torch is not None:  # the FLOP count once more, from PyTorch's layers
+        for kind, (forward, _) in flops.items():
+            if torch_forward_flops(kind) != forward:
+                raise SystemExit(f"{LABELS[kind]}: {forward} forward FLOPs per image counted from "
+                                 f"dlscratch's layers, {torch_forward_flops(kind)} from "
+                                 "PyTorch's: the FLOP count or one of the networks is wrong")
+    rows, scaled, notes = [], [], []
+    if ARGS.run_speed:
         for kind in ("simple", "deep"):
             if kind in ARGS.models.split(","):
-                bench_speed(kind, x, t)
+                rows += bench_speed(kind, x, t, flops[kind])
+    if ARGS.resnet:
+        rows += bench_resnet()
+        notes.append(f"- resnet_small training: {rows[-1].flops / 1e6:.2f} M FLOPs per image "
+                     "(its convolutions and Linear layer, counted as below; BatchNorm not counted)")
+    if ARGS.scaling:
+        models = [(LABELS[kind], make_impls(kind), flops[kind]) for kind in ("simple", "deep")
+                  if kind in ARGS.models.split(",")]
+        scaled = scaling_table(models, x, t, infer_batches=ARGS.scaling_batches,
+                               train_batches=ARGS.scaling_train_batches, rounds=ARGS.rounds,
+                               round_seconds=ARGS.round_seconds)
+        notes += latency_notes(scaled)
+    if timed:
+        peaks.append(measure_peak("end"))
     if ARGS.profile:
         bench_profile(x, t)
     if ARGS.rss:
-        bench_rss()
+        notes += bench_rss("simple")
+    if ARGS.epoch_memory:
+        notes += bench_rss("deep")
     if ARGS.accuracy:
-        bench_accuracy()
+        bench_accuracy(ARGS, torch)
+    if rows or scaled or notes or peaks:
+        peak = max(peaks) if peaks else None
+        if peaks:
+            notes.append(f"- float32 GEMM peak (np.matmul, {ARGS.threads} threads): "
+                         + " / ".join(f"{p:.1f}" for p in peaks) + " GFLOP/s"
+                         + (" at the start / end; '% peak' uses the higher" if timed else ""))
+        if rows or scaled:
+            notes.append(f"- FLOPs per image: SimpleConvNet {flops['simple'][0] / 1e6:.2f} M "
+                         f"inference, {flops['simple'][1] / 1e6:.2f} M training; DeepConvNet "
+                         f"{flops['deep'][0] / 1e6:.2f} M, {flops['deep'][1] / 1e6:.2f} M. "
+                         + FLOP_NOTE)
+            notes.append(f"- 1-minute load average {load_start:.1f} at the start, "
+                         f"{os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs (a load "
+                         "near the thread count or above: other work shares the cores, and "
+                         "small batches on 2 threads slow down far more than large ones, in "
+                         "both libraries)")
+            notes.append(f"- threads: {ARGS.threads} (OpenBLAS and torch.set_num_threads); "
+                         f"{ARGS.rounds} alternating rounds; images/s and ms are the median "
+                         "rounds" + ("; --quick settings (smoke test)" if ARGS.quick else ""))
+        print("\n## Tables (markdown)\n")
+        if rows:
+            print(f"Batch {BATCH} (training: Adam; inference: {ARGS.infer_images} images per "
+                  "round; resnet_small: bench_resnet.py's rounds)\n")
+            print(markdown(rows, peak))
+        if scaled:
+            print(f"Batch sizes (rounds of about {ARGS.round_seconds} s)\n")
+            print(markdown(scaled, peak))
+        print("\n".join(notes))
 
 
 if __name__ == "__main__":
