@@ -28,7 +28,8 @@ class ReLU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.mask = x > 0
-        return x * self.mask  # keeps dtype; never writes into x
+        # max(x, 0) rather than x * mask: -inf * 0 is NaN, max(-inf, 0) is 0 (keeps x's dtype)
+        return np.maximum(x, x.dtype.type(0))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return dout * _need(self.mask, self)

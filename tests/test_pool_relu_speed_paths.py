@@ -1,0 +1,121 @@
+"""What a faster ReLU, 2x2 max pooling or Adam must keep: NaN routing, ties and exact values.
+
+Faster forms of these layers were measured (benchmarks/README.md) and none was kept; these tests
+pin the behaviour any such form has to reproduce, beyond the tie tests of tests/test_pool.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlscratch.layers import MaxPool2d, Parameter, ReLU
+from dlscratch.optim import Adam
+
+NAN, INF = np.nan, np.inf
+
+# 2x2 windows and the position (row, column) that receives the window's gradient. The rule:
+# the first row whose maximum equals the window's, else the last row; in it the first column
+# equal to that row's maximum, else the last column. A comparison with NaN is False, so a NaN
+# sends the gradient to the bottom row (or to the last column of the row that holds it).
+NAN_WINDOWS = [
+    ([[NAN, 1.0], [2.0, 1.0]], (1, 0)),
+    ([[1.0, 2.0], [NAN, 3.0]], (1, 1)),
+    ([[NAN, 5.0], [1.0, 2.0]], (1, 1)),
+    ([[5.0, NAN], [1.0, 2.0]], (1, 1)),
+    ([[2.0, 1.0], [NAN, 0.0]], (1, 1)),
+    ([[NAN, NAN], [NAN, NAN]], (1, 1)),
+    ([[INF, INF], [1.0, 1.0]], (0, 0)),
+    ([[-INF, -INF], [-INF, -INF]], (0, 0)),
+    ([[0.0, 3.0], [3.0, 0.0]], (0, 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_routes_nan_and_infinite_windows_by_the_two_step_rule(dtype):
+    windows = np.array([w for w, _ in NAN_WINDOWS], dtype=dtype)  # (9, 2, 2)
+    # channel-major memory, as a convolution's output: (C, N, H, W) transposed to (N, C, H, W)
+    x = np.ascontiguousarray(windows[:, None]).transpose(1, 0, 2, 3)
+    layer = MaxPool2d(2)
+    out = layer.forward(x)
+    assert out.shape == (1, 9, 1, 1) and out.dtype == dtype
+    np.testing.assert_array_equal(out[0, :, 0, 0],
+                                  [NAN, NAN, NAN, NAN, NAN, NAN, INF, -INF, 3.0])
+    dout = np.arange(1.0, 10.0, dtype=dtype).reshape(1, 9, 1, 1)
+    dx = layer.backward(dout)
+    for c, (_, (i, j)) in enumerate(NAN_WINDOWS):
+        expected = np.zeros((2, 2), dtype=dtype)
+        expected[i, j] = c + 1
+        np.testing.assert_array_equal(dx[0, c], expected, err_msg=f"window {c}")
+
+
+def test_max_pool_2x2_nan_in_dout_reaches_its_whole_window():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    layer = MaxPool2d(2)
+    layer.forward(x)
+    dout = np.ones((1, 2, 2, 2))
+    dout[0, 1, 0, 1] = NAN  # dout * mask: NaN * 0 is NaN
+    dx = layer.backward(dout)
+    assert np.isnan(dx[0, 1, 0:2, 2:4]).all()
+    assert not np.isnan(np.delete(dx.reshape(2, 16), [2, 3, 6, 7], axis=1)[1]).any()
+    assert not np.isnan(dx[0, 0]).any()
+    np.testing.assert_array_equal(dx[0, 0], [[0, 0, 0, 0], [0, 1, 0, 1]] * 2)
+
+
+def test_relu_backward_is_dout_times_the_mask_nan_included():
+    layer = ReLU()
+    x = np.array([[-2.0, 0.0, 3.0, NAN, INF]], dtype=np.float32)
+    y = layer.forward(x)
+    np.testing.assert_array_equal(y, [[0.0, 0.0, 3.0, NAN, INF]])
+    dout = np.array([[NAN, INF, NAN, 5.0, 7.0]], dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        dx = layer.backward(dout)
+    # x <= 0 or NaN: dout * 0 (NaN for NaN or infinite dout); x > 0: dout unchanged
+    np.testing.assert_array_equal(dx, [[NAN, NAN, NAN, 0.0, 7.0]])
+    assert dx.dtype == np.float32
+    np.testing.assert_array_equal(dout, [[NAN, INF, NAN, 5.0, 7.0]])  # dout not written
+
+
+def test_relu_of_minus_infinity_is_zero_as_in_the_book_and_pytorch():
+    """max(0, -inf) = 0; the product x * (x > 0) would give -inf * 0 = NaN."""
+    layer = ReLU()
+    x = np.array([-INF, -1.0, -0.0, 0.0, 2.0, INF, NAN], dtype=np.float32)
+    with np.errstate(invalid="raise"):  # no invalid operation on the way
+        y = layer.forward(x)
+    np.testing.assert_array_equal(y, [0.0, 0.0, 0.0, 0.0, 2.0, INF, NAN])
+    assert y.dtype == np.float32 and not np.shares_memory(y, x)
+    from dlscratch.functions import relu
+
+    np.testing.assert_array_equal(relu(x), y)
+
+
+def _reference_adam(param, m, v, grad, t, lr, b1, b2, eps):
+    """The update as written in Adam's docstring, in the same order of operations."""
+    m[...] = m + (1 - b1) * (grad - m)
+    v[...] = v + (1 - b2) * (grad * grad - v)
+    denom = np.sqrt(v)
+    denom *= 1.0 / np.sqrt(1 - b2**t)
+    denom += eps
+    param[...] = param - (lr / (1 - b1**t)) * m / denom
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_steps_equal_the_reference_formula_to_the_bit(dtype):
+    rng = np.random.default_rng(0)
+    shapes = [(16, 1, 3, 3), (16,), (1024, 50), (50,)]
+    params = [Parameter(rng.standard_normal(s).astype(dtype)) for s in shapes]
+    ref = [p.data.copy() for p in params]
+    ms = [np.zeros_like(r) for r in ref]
+    vs = [np.zeros_like(r) for r in ref]
+    opt = Adam(params, lr=0.002, beta1=0.85, beta2=0.995, eps=1e-7)
+    for t in range(1, 6):
+        for p in params:  # gradients over six orders of magnitude
+            p.grad = (rng.standard_normal(p.data.shape) * 10.0 ** rng.integers(-4, 2)).astype(dtype)
+        opt.step()
+        for p, r, m, v in zip(params, ref, ms, vs):
+            _reference_adam(r, m, v, p.grad, t, 0.002, 0.85, 0.995, 1e-7)
+            np.testing.assert_array_equal(p.data, r)
+            assert p.data.dtype == dtype
+    for i, (m, v) in enumerate(zip(ms, vs)):
+        np.testing.assert_array_equal(opt.state[i]["m"], m)
+        np.testing.assert_array_equal(opt.state[i]["v"], v)
