@@ -89,6 +89,23 @@ def test_relu_of_minus_infinity_is_zero_as_in_the_book_and_pytorch():
     np.testing.assert_array_equal(relu(x), y)
 
 
+def test_relu_in_eval_mode_keeps_no_mask_and_backward_still_works():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    train, ev = ReLU(), ReLU()
+    ev.eval()
+    y_train, y_eval = train.forward(x), ev.forward(x)
+    np.testing.assert_array_equal(y_eval, y_train)
+    assert ev.mask is None  # inference builds no mask
+    np.testing.assert_array_equal(ev.backward(dout), train.backward(dout))
+    # a later training forward of other values: its own mask, not the eval input's
+    ev.train()
+    x2 = -x
+    ev.forward(x2)
+    np.testing.assert_array_equal(ev.backward(dout), dout * (x2 > 0))
+
+
 def _reference_adam(param, m, v, grad, t, lr, b1, b2, eps):
     """The update as written in Adam's docstring, in the same order of operations."""
     m[...] = m + (1 - b1) * (grad - m)

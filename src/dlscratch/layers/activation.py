@@ -20,18 +20,28 @@ def _need(cache, layer: Module):
 
 
 class ReLU(Module):
-    """y = max(0, x); dx = dout * (x > 0). The gradient at x == 0 is 0 (as ``relu_grad``)."""
+    """y = max(0, x); dx = dout * (x > 0). The gradient at x == 0 is 0 (as ``relu_grad``).
+
+    In eval mode the forward keeps x itself instead of the mask (inference never asks for
+    it, and building it is a second pass over the batch); a backward then builds it from x.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.mask = None
+        self._eval_x = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.mask = x > 0
+        if self.training:
+            self.mask, self._eval_x = x > 0, None
+        else:
+            self.mask, self._eval_x = None, x
         # max(x, 0) rather than x * mask: -inf * 0 is NaN, max(-inf, 0) is 0 (keeps x's dtype)
         return np.maximum(x, x.dtype.type(0))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self.mask is None and self._eval_x is not None:
+            self.mask = self._eval_x > 0
         return dout * _need(self.mask, self)
 
 
