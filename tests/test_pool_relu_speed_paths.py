@@ -89,6 +89,23 @@ def test_relu_of_minus_infinity_is_zero_as_in_the_book_and_pytorch():
     np.testing.assert_array_equal(relu(x), y)
 
 
+@pytest.mark.parametrize("floor_mode", [False, True])
+def test_max_pool_in_eval_mode_gives_the_same_values_and_gradients(floor_mode):
+    """Eval mode takes the maxima rows first (no row maxima kept); the values, and the gradient
+    of a backward after it, are those of training mode, ties, NaN and infinities included."""
+    rng = np.random.default_rng(1)
+    shape = (3, 4, 9, 9) if floor_mode else (3, 4, 8, 8)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # many ties
+    x.flat[rng.choice(x.size, 12, replace=False)] = [NAN, INF, -INF, -0.0] * 3
+    dout_shape = (3, 4, 4, 4)
+    dout = rng.standard_normal(dout_shape).astype(np.float32)
+    train, ev = MaxPool2d(2, floor_mode=floor_mode), MaxPool2d(2, floor_mode=floor_mode)
+    ev.eval()
+    np.testing.assert_array_equal(ev.forward(x), train.forward(x))
+    assert ev._cache[1] is None
+    np.testing.assert_array_equal(ev.backward(dout), train.backward(dout))
+
+
 def test_relu_in_eval_mode_keeps_no_mask_and_backward_still_works():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
