@@ -51,17 +51,17 @@ def synthetic(n: int, seed: int = 0):
 class Ours:
     name = "dlscratch"
 
-    def __init__(self, kind: str, dropout_ratio: float = 0.5, lr: float = 1e-3, seed: int = 0):
+    def __init__(self, kind: str, dropout_ratio: float = 0.5, lr: float = 1e-3, seed: int = 0,
+                 threads: int = 1):
         self.net = (SimpleConvNet(rng=seed) if kind == "simple"
                     else DeepConvNet(dropout_ratio=dropout_ratio, rng=seed))
+        self.net.set_num_threads(threads)  # > 1: the batch split over threads
         self.opt = Adam(self.net.parameters(), lr=lr)
 
     def step(self, x, t):
         net = self.net
         net.train()
-        net.zero_grad()
-        net.loss(x, t)
-        net.backward()
+        net.gradient(x, t)  # zero_grad, loss, backward (over set_num_threads threads)
         self.opt.step()
 
     def infer(self, x, batch=BATCH):

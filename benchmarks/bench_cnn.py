@@ -63,6 +63,10 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ours-threads", type=int, default=1,
+                    help="dlscratch's net.set_num_threads: the batch split over this many "
+                         "threads, each with one BLAS thread (1: one network, --threads BLAS "
+                         "threads)")
     ap.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
     ap.add_argument("--steps", type=int, default=20, help="training steps per round (Simple)")
     ap.add_argument("--deep-steps", type=int, default=5, help="training steps per round (Deep)")
@@ -194,7 +198,7 @@ def report(title, times, images_per_round, flops) -> Row:
 
 
 def make_impls(kind: str, lecture: bool = False):
-    impls = [Ours(kind)]
+    impls = [Ours(kind, threads=ARGS.ours_threads)]
     if torch is not None and not ARGS.no_torch:
         impls.append(Torch(kind))
     if kind == "simple" and lecture:
@@ -272,7 +276,7 @@ def rss_child(which: str, kind: str) -> None:
     (x, t), source = (data[0], "Fashion-MNIST") if data else (
         synthetic(60_000), "random images of Fashion-MNIST's shape")
     loaded = _vm_hwm_kib()
-    impl = Ours(kind) if which == "ours" else Torch(kind)
+    impl = Ours(kind, threads=ARGS.ours_threads) if which == "ours" else Torch(kind)
     order = np.random.default_rng(0).permutation(len(x))[:ARGS.epoch_images]
     t0 = time.perf_counter()
     for i in range(0, len(order), BATCH):
@@ -291,7 +295,7 @@ def bench_rss(kind: str) -> list[str]:
     notes = []
     for which in ["ours"] + (["torch"] if torch is not None and not ARGS.no_torch else []):
         cmd = [sys.executable, __file__, "--threads", str(ARGS.threads), "--rss-child", which,
-               "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
+               "--ours-threads", str(ARGS.ours_threads), "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
         if ARGS.data_dir:
             cmd += ["--data-dir", str(ARGS.data_dir)]
         line = subprocess.run(cmd, capture_output=True, text=True,
@@ -313,7 +317,10 @@ def main() -> None:
         rss_child(ARGS.rss_child, ARGS.rss_model)
         return
     print(f"threads: {ARGS.threads}; NumPy {np.__version__} ({blas_info() or 'BLAS unknown'}); "
-          f"PyTorch {torch.__version__ if torch is not None else 'not used'}"
+          f"PyTorch {torch.__version__ if torch is not None else 'not used'}; dlscratch "
+          + (f"net.set_num_threads({ARGS.ours_threads}): the batch split over "
+             f"{ARGS.ours_threads} threads, one BLAS thread each" if ARGS.ours_threads > 1
+             else f"one thread ({ARGS.threads} BLAS threads)")
           + ("; quick settings (a smoke test, not a measurement)" if ARGS.quick else ""))
     data = load_fashion()
     x, t = (data[0][0][:6000], data[0][1][:6000]) if data else synthetic(6000)

@@ -156,3 +156,25 @@ def test_dataset_and_data_dir_are_used(base):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["dataset"] == "mnist" and config["data_dir"] == str(folder.resolve())
     shutil.rmtree(cwd / ".cache", ignore_errors=True)
+
+
+def test_threads_split_batches_with_the_same_result(base):
+    cwd, _, run_dir = base
+    _, two = _train(cwd, "threads2", *BASE, "--threads", "2")
+    assert json.loads((two / "config.json").read_text())["threads"] == 2
+    assert json.loads((run_dir / "config.json").read_text())["threads"] == 1
+    sa, sb = load_state(run_dir / "model.npz"), load_state(two / "model.npz")
+    assert sa.keys() == sb.keys()
+    for k in sa:  # the same steps, summed in another order: float32 rounding apart
+        np.testing.assert_allclose(sb[k], sa[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_threads_refused_for_batchnorm_before_the_run(tmp_path):
+    from helpers_cli import assert_one_line_error
+
+    proc = dlscratch("train", "--model", "resnet-small", "--threads", "2", "--out", "r",
+                     *BASE[:2], cwd=tmp_path)
+    assert_one_line_error(proc, "--threads 2", "BatchNorm", "set_num_threads(1)", status=2)
+    assert not (tmp_path / "r").exists()  # nothing started, no run folder
+    proc = dlscratch("train", "--threads", "0", cwd=tmp_path)
+    assert proc.returncode == 2 and "--threads" in proc.stderr and "at least 1" in proc.stderr

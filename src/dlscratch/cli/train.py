@@ -57,6 +57,11 @@ def add_parser(sub) -> None:
                     help="also copy the final model to FILE (checked before training)")
     tr.add_argument("--no-plots", action="store_true",
                     help="skip drawing the PNG plots (`dlscratch plot RUN_DIR` draws them later)")
+    tr.add_argument("--threads", metavar="N", type=c.positive_int, default=1,
+                    help="split each batch over N threads (net.set_num_threads; needs "
+                         "threadpoolctl: pip install \"dlscratch[parallel]\"); 2 on a 2-core "
+                         "machine trains the CNNs about 1.2-1.4x faster. Networks with "
+                         "BatchNorm (resnet*) train with 1")
     tr.add_argument("--quiet", action="store_true", help="print only the result")
     tr.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     tr.set_defaults(func=run, parser=tr)
@@ -126,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     if settings["test_limit"]:
         x_test, t_test = x_test[:settings["test_limit"]], t_test[:settings["test_limit"]]
     save_path = c.check_output_file(args.save, "--save") if args.save is not None else None
+    net = build_model(settings["model"], rng=settings["seed"])
+    _set_threads(net, args.threads, settings["model"])
     if resume_dir is None:
         try:
             run_dir = runs.create_run_dir(args.out, settings["model"], settings["dataset"])
@@ -138,12 +145,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         run_dir = resume_dir
     c.check_writable_dir(run_dir, "the run folder")
-    net = build_model(settings["model"], rng=settings["seed"])
     trainer = _trainer(net, settings, run_dir, (x_train, t_train, x_test, t_test), args.quiet)
     if resume_dir is not None:
         _load_checkpoint(trainer, run_dir / runs.CHECKPOINT)
     command = "dlscratch " + shlex.join(getattr(args, "argv", None) or sys.argv[1:])
     config = _config(settings, command, resume_dir, run_dir, len(x_train), len(x_test))
+    config["threads"] = args.threads  # Dropout's masks depend on it (one stream per part)
     runs.write_config(run_dir, config)
 
     # ---- training
@@ -190,6 +197,20 @@ def run(args: argparse.Namespace) -> int:
     say(f"next: dlscratch evaluate {shlex.quote(str(run_dir / runs.MODEL))}"
         f"  |  dlscratch plot {shlex.quote(str(run_dir))}")
     return 0
+
+
+def _set_threads(net, threads: int, model: str) -> None:
+    """``net.set_num_threads(threads)``, refused before the run starts when it cannot train
+    so (BatchNorm) or threadpoolctl is missing."""
+    if threads == 1:
+        return
+    from ..models.parallel import check_trainable
+
+    try:
+        net.set_num_threads(threads)
+        check_trainable(net)
+    except (ValueError, ImportError) as exc:
+        raise c.CliError(f"--threads {threads} with --model {model}: {exc}", status=2) from None
 
 
 def _config(settings, command, resume_dir, run_dir, n_train, n_test) -> dict:

@@ -108,13 +108,46 @@ class Net(Module):
         return self.layers.forward(x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        y = self.forward(x)
+        y = self._forward_all(x)
         if self.predict_probabilities:
             y = softmax(y)
         return y
 
     def regularization_loss(self) -> float:
         return 0.0
+
+    # -- threads
+    def set_num_threads(self, threads: int, *, min_part: int = 32) -> Net:
+        """Split each batch over ``threads`` threads in ``gradient``, ``predict`` (eval mode),
+        ``predict_labels``, ``accuracy`` and ``evaluate``; 1 (the default) runs as written.
+
+        Every thread runs a copy of this network that shares its weights, on its part of the
+        batch, with one BLAS thread: on 2 cores the element-wise work (im2col, ReLU, pooling)
+        runs on both. Same loss and gradients up to float32 rounding; Dropout draws each part's
+        masks from its own generator; BatchNorm in training mode is refused (see
+        :mod:`dlscratch.models.parallel`). A batch is split only into parts of at least
+        ``min_part`` samples (smaller batches run in one thread). Needs ``threadpoolctl``
+        (``pip install "dlscratch[parallel]"``). Returns the network.
+        """
+        from .parallel import DataParallel, check_threads
+
+        threads = check_threads(threads)
+        object.__setattr__(self, "_data_parallel",
+                           DataParallel(self, threads, min_part) if threads > 1 else None)
+        return self
+
+    @property
+    def num_threads(self) -> int:
+        """The threads a batch is split over (:meth:`set_num_threads`)."""
+        parallel = self.__dict__.get("_data_parallel")
+        return 1 if parallel is None else parallel.threads
+
+    def _forward_all(self, x: np.ndarray) -> np.ndarray:
+        """``forward(x)``, split over the threads of :meth:`set_num_threads` in eval mode."""
+        parallel = self.__dict__.get("_data_parallel")
+        if parallel is None or self.training:
+            return self.forward(x)
+        return parallel.forward(x)
 
     def loss(self, x: np.ndarray, t: np.ndarray) -> float:
         """The training loss: cross-entropy of softmax(scores) (+ any weight-decay term)."""
@@ -152,7 +185,7 @@ class Net(Module):
         n = len(x)
         step = max(n if not batch_size else int(batch_size), 1)
         for i in range(0, n, step):
-            yield i, np.asarray(self.forward(x[i:i + step]))
+            yield i, np.asarray(self._forward_all(x[i:i + step]))
 
     def predict_labels(self, x: np.ndarray, batch_size: int | None = 100) -> np.ndarray:
         """Predicted classes ``argmax_k scores[n, k]``, shape (N,) int64, in eval mode.
@@ -223,8 +256,12 @@ class Net(Module):
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Backprop gradients of ``loss(x, t)``, keyed like ``params`` (fresh each call)."""
         self.zero_grad()
-        self.last_loss = self.loss(x, t)  # kept so a training loop need not compute it again
-        self.backward(1.0)
+        parallel = self.__dict__.get("_data_parallel")
+        if parallel is not None:  # the batch split over threads (set_num_threads)
+            self.last_loss = parallel.loss_and_gradients(x, t)
+        else:
+            self.last_loss = self.loss(x, t)  # kept: a training loop need not compute it again
+            self.backward(1.0)
         return {k: self._grad_of(k) for k in self.params}
 
     def _grad_of(self, key: str) -> np.ndarray:

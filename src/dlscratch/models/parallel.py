@@ -1,0 +1,233 @@
+"""Data parallelism over threads: each batch split into parts, one copy of the network per part.
+
+On a laptop with 2 cores one network step uses both cores only inside its matrix products
+(OpenBLAS's threads); the im2col copies, ReLU, pooling and the other element-wise work run
+on one core. Splitting the batch lets every part of the step use a core of its own:
+
+    x = [x_1; ...; x_P]                       P parts of n_1, ..., n_P samples (sum N)
+    L = sum_p (n_p / N) L_p                    L_p: the mean loss of part p (its copy's loss)
+    dL/dW = sum_p (n_p / N) dL_p/dW            (the loss is a mean, so the parts are weighted)
+
+which is the same loss and the same gradient as the whole batch's (up to float32 rounding:
+the sums are taken in another order), for every network whose layers treat the samples of a
+batch independently. Two exceptions, both PyTorch's ``nn.DataParallel``'s too:
+
+* BatchNorm in training mode normalises with the statistics of the batch: split, each part
+  would use its own (another network). Training such a network with more than one thread is
+  refused; in eval mode (running statistics) it is exact.
+* Dropout draws its masks in each part from the copy's own generator (spawned from the
+  network's): as random as before and reproducible for a seed and a thread count, but not
+  the masks one thread would draw.
+
+Each part runs in its own thread with single-threaded OpenBLAS (through ``threadpoolctl``,
+an optional dependency: ``pip install "dlscratch[parallel]"``), since 2 threads that each
+start 2 BLAS threads on 2 cores run slower than one. The copies share the network's weight
+and buffer arrays (no copy of the weights, and an optimizer's in-place update is seen by
+all); each has its own gradients, caches and work arrays (conv layers keep theirs per
+thread). Measurements: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..layers.module import Module
+from ..layers.normalization import BatchNorm
+
+_controller = None  # threadpoolctl's ThreadpoolController, made once (it scans the libraries)
+
+
+def blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries; ImportError naming the install
+    command when threadpoolctl is missing."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            raise ImportError(
+                "set_num_threads(n > 1) needs threadpoolctl, to run each thread's matrix "
+                "products on one core: pip install \"dlscratch[parallel]\" (or pip install "
+                "threadpoolctl)"
+            ) from None
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def check_threads(value: Any, name: str = "threads") -> int:
+    """``value`` as an int >= 1, else a ValueError saying what to pass."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}; for example "
+                         "net.set_num_threads(2) on a 2-core machine")
+    return int(value)
+
+
+def check_trainable(net: Module) -> None:
+    """ValueError when ``net`` has BatchNorm layers, which cannot be trained over threads
+    (each part would be normalised with its own batch statistics)."""
+    bn = [name for name, m in net.named_modules() if isinstance(m, BatchNorm)]
+    if bn:
+        more = f" and {len(bn) - 3} more" if len(bn) > 3 else ""
+        raise ValueError(
+            f"{type(net).__name__} has BatchNorm layers ({', '.join(bn[:3])}{more}), whose "
+            "training-mode statistics come from the whole batch: split over threads each part "
+            "would use its own. Train it with set_num_threads(1) (inference, in eval mode, may "
+            "use more threads)"
+        )
+
+
+def _structure(net: Module) -> tuple:
+    """What makes copies of ``net`` out of date: its modules' names and types, its
+    parameters' names, shapes and dtypes (a layer replaced, ``to(float64)``)."""
+    return (tuple((name, type(m)) for name, m in net.named_modules()),
+            tuple((name, p.data.shape, p.data.dtype) for name, p in net.named_parameters()))
+
+
+def _is_setting(name: str, value: Any) -> bool:
+    """A public scalar attribute (stride, p, compute_dx, scale_at_test, ...): set on a copy as
+    on the network before every call (a lecture file loaded switches Dropout's mode)."""
+    return not name.startswith("_") and isinstance(value, (bool, int, float, str))
+
+
+class DataParallel:
+    """The copies of ``net`` and the threads that run them (``Net.set_num_threads`` makes
+    one; the network calls :meth:`loss_and_gradients` and :meth:`forward`)."""
+
+    def __init__(self, net: Module, threads: int, min_part: int = 32) -> None:
+        self.net = net
+        self.threads = check_threads(threads)
+        self.min_part = check_threads(min_part, "min_part")
+        blas_controller()  # fails now, before any work, when threadpoolctl is missing
+        self._pool: ThreadPoolExecutor | None = None
+        self._copies: list[Module] = []
+        self._structure: tuple | None = None
+
+    def __deepcopy__(self, memo: dict) -> DataParallel:
+        """A copied network gets its own copies and threads (made on first use)."""
+        return DataParallel(memo.get(id(self.net), self.net), self.threads, self.min_part)
+
+    # ------------------------------------------------------------------ the copies
+    def _make_copies(self) -> None:
+        """``threads - 1`` copies of the network (the network itself runs the first part)
+        that share its parameter and buffer arrays, each Dropout drawing from its own
+        generator spawned from the network's."""
+        net = self.net
+        memo: dict[int, Any] = {id(self): None}
+        for p in net.parameters():
+            memo[id(p.data)] = p.data
+        for _, b in net.named_buffers():
+            memo[id(b)] = b
+        generators = [v for m in net.modules() for v in vars(m).values()
+                      if isinstance(v, np.random.Generator)]
+        copies = []
+        for _ in range(self.threads - 1):
+            memo_k = dict(memo)
+            for g in generators:
+                if id(g) not in memo_k:
+                    memo_k[id(g)] = g.spawn(1)[0]
+            replica = copy.deepcopy(net, memo_k)
+            object.__setattr__(replica, "_data_parallel", None)
+            replica.zero_grad()
+            copies.append(replica)
+        self._copies = copies
+        self._structure = _structure(net)
+
+    def _synced_copies(self, n_parts: int) -> list[Module]:
+        """The network and n_parts - 1 copies with its current arrays, settings and mode."""
+        net = self.net
+        if self._structure != _structure(net) or not self._copies:
+            self._make_copies()
+        main = list(net.named_modules())
+        for replica in self._copies[:n_parts - 1]:
+            for (_, m), (_, r) in zip(main, replica.named_modules()):
+                for name, p in m._parameters.items():
+                    rp = r._parameters[name]
+                    rp.data, rp.requires_grad, rp.decay = p.data, p.requires_grad, p.decay
+                    rp.grad = None
+                r._buffers.update(m._buffers)
+                r.__dict__.update((k, v) for k, v in vars(m).items() if _is_setting(k, v))
+        return [net, *self._copies[:n_parts - 1]]
+
+    def _run(self, jobs: list) -> list:
+        """Run the jobs (callables), the first in this thread, the others in the pool, each
+        with one BLAS thread; their results in order (the first error is raised after all
+        have finished)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1,
+                                            thread_name_prefix="dlscratch-data-parallel")
+        with blas_controller().limit(limits=1, user_api="blas"):
+            futures = [self._pool.submit(job) for job in jobs[1:]]
+            first_error = None
+            try:
+                results = [jobs[0]()]
+            except BaseException as e:  # wait for the others before raising
+                first_error, results = e, [None]
+            for f in futures:
+                try:
+                    results.append(f.result())
+                except BaseException as e:
+                    first_error = first_error or e
+                    results.append(None)
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def _parts(self, n: int) -> list[slice]:
+        """Contiguous parts of n samples, as equal as can be: at most ``threads`` parts, and
+        none under ``min_part`` samples (a smaller batch runs in this thread alone: the
+        hand-offs cost more than small parts gain; benchmarks/README.md)."""
+        k = max(1, min(self.threads, n // self.min_part))
+        bounds = [n * i // k for i in range(k + 1)]
+        return [slice(bounds[i], bounds[i + 1]) for i in range(k)]
+
+    # ------------------------------------------------------------------ what the network calls
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The network's scores of x (N, ...), the parts' outputs stacked in order."""
+        parts = self._parts(len(x))
+        if len(parts) == 1:
+            return self.net.forward(x)
+        copies = self._synced_copies(len(parts))
+        outs = self._run([(lambda m=m, s=s: m.forward(x[s]))
+                          for m, s in zip(copies, parts)])
+        return np.concatenate(outs, axis=0)
+
+    def loss_and_gradients(self, x: np.ndarray, t: np.ndarray) -> float:
+        """``L = sum_p (n_p / N) L_p``; leaves ``dL/dW = sum_p (n_p / N) dL_p/dW`` in the
+        network's parameters' grad (overwritten, as after zero_grad and one backward)."""
+        net = self.net
+        if net.training:
+            check_trainable(net)
+        n = len(x)
+        parts = self._parts(n)
+        if len(parts) == 1:  # a small batch: as with one thread
+            net.zero_grad()
+            loss = net.loss(x, t)
+            net.backward(1.0)
+            return float(loss)
+        copies = self._synced_copies(len(parts))
+
+        def job(m: Module, s: slice):
+            def run():
+                m.zero_grad()
+                loss = m.loss(x[s], t[s])
+                m.backward(1.0)
+                return loss
+            return run
+
+        losses = self._run([job(m, s) for m, s in zip(copies, parts)])
+        weights = [(s.stop - s.start) / n for s in parts]
+        mains = net.parameters()
+        others = [c.parameters() for c in copies[1:]]
+        for i, p in enumerate(mains):
+            grads = [p.grad] + [o[i].grad for o in others]
+            if any(g is None for g in grads):
+                continue  # frozen (or unused): no gradient, as with one thread
+            total = grads[0] * p.data.dtype.type(weights[0])
+            for w, g in zip(weights[1:], grads[1:]):
+                total += g * p.data.dtype.type(w)
+            p.grad = total
+        return float(sum(w * float(loss) for w, loss in zip(weights, losses)))
