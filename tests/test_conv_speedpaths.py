@@ -158,3 +158,51 @@ def test_resnet_inference_holds_no_convolution_work_arrays():
     # own in each convolution; training mode's cols alone take 9.6 MB.
     assert held < 0.65 * train_held, (held, train_held)
     assert peak < 0.65 * train_held, (peak, train_held)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("images", [0, 1, 2, 3, None])
+@pytest.mark.parametrize("shape, FN, kernel, stride, pad, bias", CASES)
+def test_eval_forward_in_pieces_equals_the_whole_batch(shape, FN, kernel, stride, pad, bias,
+                                                       images, dtype):
+    """inference_in_pieces: col built and multiplied a few images at a time (a budget under
+    one image's col: one image per piece; 2 and 3 images: a shorter last piece of 7)."""
+    from dlscratch.layers.conv_work import inference_in_pieces
+
+    x = np.random.default_rng(5).standard_normal((7, *shape[1:])).astype(dtype)
+    conv = _conv(shape, FN, kernel, stride, pad, bias, dtype)
+    whole = conv.forward(x).copy()  # training mode: the whole batch in one product
+    col_bytes = conv.col.nbytes // 7  # col of one image (with the row of ones)
+    budget = None if images is None else max(1, images * col_bytes)
+    conv.eval()
+    with inference_in_pieces(budget):
+        pieces = conv.forward(x)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(pieces, whole, rtol=tol, atol=tol)
+    assert pieces.dtype == dtype and conv.col is None
+    ref = naive.conv2d_nchw(x, conv.W, conv.b if bias else None, stride, pad)
+    np.testing.assert_allclose(pieces, ref, rtol=tol, atol=tol)
+    with inference_in_pieces(budget):
+        dx = conv.backward(np.ones_like(pieces))  # eval-mode backward after pieces: col again
+    conv.train()
+    conv.forward(x)
+    np.testing.assert_allclose(dx, conv.backward(np.ones_like(pieces)), rtol=tol, atol=tol)
+
+
+def test_inference_in_pieces_is_per_thread_and_restored():
+    from dlscratch.layers import conv_work
+
+    seen = {}
+
+    def other():
+        seen["other"] = getattr(conv_work._shared, "piece_bytes", None)
+
+    with conv_work.inference_in_pieces(123):
+        with conv_work.inference_in_pieces(None):
+            assert conv_work._shared.piece_bytes is None
+        assert conv_work._shared.piece_bytes == 123
+        th = threading.Thread(target=other)
+        th.start()
+        th.join()
+    assert seen["other"] is None
+    assert conv_work._shared.piece_bytes is None

@@ -241,3 +241,26 @@ def test_threadpoolctl_is_imported_only_for_threads():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_parts_build_inference_col_in_cache_sized_pieces(monkeypatch):
+    from dlscratch.layers import Conv2d, conv_work
+
+    seen = []
+    original = Conv2d._forward_in_pieces
+
+    def spy(self, x, W_b):
+        seen.append(getattr(conv_work._shared, "piece_bytes", None))
+        return original(self, x, W_b)
+
+    monkeypatch.setattr(Conv2d, "_forward_in_pieces", spy)
+    monkeypatch.setattr(parallel_mod, "PIECE_BYTES", 5000)  # a few images per piece
+    one, two = DeepConvNet(rng=7), DeepConvNet(rng=7).set_num_threads(2, min_part=1)
+    one.eval()
+    two.eval()
+    ref = one.predict(X_IMG)
+    assert set(seen) == {None}  # one thread: the whole batch at once
+    seen.clear()
+    np.testing.assert_allclose(two.predict(X_IMG), ref, rtol=1e-5, atol=1e-5)
+    assert seen and set(seen) == {5000}  # every convolution of both parts, in pieces
+    assert getattr(conv_work._shared, "piece_bytes", None) is None  # restored after

@@ -50,7 +50,7 @@ from .conv_fast import (
     turned_filters_pay,
     weight_and_bias_gradient,
 )
-from .conv_work import ConvWorkArrays, shared_work_array
+from .conv_work import ConvWorkArrays
 from .init import init_std, normal
 from .module import Module, Parameter
 
@@ -157,14 +157,18 @@ class Conv2d(ConvWorkArrays, Module):
         W = self._parameters["W"].data
         _check_input(self, x, W.shape)
         b = self._parameters.get("b")
-        work = self._work_array if self.training else shared_work_array
+        W_b = filters_and_bias(W, None if b is None else b.data)  # [W_col.T | b]
+        if not self.training:  # inference: the same product, a few images at a time
+            out_t, out_h, out_w = self._forward_in_pieces(x, W_b)
+            self._keep_for_backward(x, None, out_h, out_w)
+            return images(out_t, x.shape[0], out_h, out_w)
         col_t, out_h, out_w = self._im2col_t("x", x, self.stride, self.pad,
-                                             ones_row=b is not None, work=work)
-        out_t = filters_and_bias(W, None if b is None else b.data) @ col_t  # (col @ W_col + b).T
+                                             ones_row=b is not None)
+        out_t = W_b @ col_t  # (col @ W_col + b).T
         self._keep_for_backward(x, col_t, out_h, out_w)
         return images(out_t, x.shape[0], out_h, out_w)
 
-    def _keep_for_backward(self, x: np.ndarray, col_t: np.ndarray, out_h: int,
+    def _keep_for_backward(self, x: np.ndarray, col_t: np.ndarray | None, out_h: int,
                            out_w: int) -> None:
         """Training mode keeps col for backward; eval mode (inference) keeps only x itself.
 

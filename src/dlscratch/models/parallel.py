@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.conv_work import inference_in_pieces
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 
@@ -78,6 +79,17 @@ def check_trainable(net: Module) -> None:
             "would use its own. Train it with set_num_threads(1) (inference, in eval mode, may "
             "use more threads)"
         )
+
+
+def _in_pieces(job):
+    def run():
+        with inference_in_pieces(PIECE_BYTES):
+            return job()
+    return run
+
+
+#: eval-mode convolutions in a part build col for this many bytes of images at a time
+PIECE_BYTES = 2**20
 
 
 def _structure(net: Module) -> tuple:
@@ -154,8 +166,10 @@ class DataParallel:
 
     def _run(self, jobs: list) -> list:
         """Run the jobs (callables), the first in this thread, the others in the pool, each
-        with one BLAS thread; their results in order (the first error is raised after all
-        have finished)."""
+        with one BLAS thread and eval-mode convolutions in cache-sized pieces
+        (:func:`~dlscratch.layers.conv_work.inference_in_pieces`); their results in order
+        (the first error is raised after all have finished)."""
+        jobs = [_in_pieces(job) for job in jobs]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1,
                                             thread_name_prefix="dlscratch-data-parallel")
