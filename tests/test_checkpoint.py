@@ -433,3 +433,23 @@ def test_epoch_end_checkpoint_holds_the_callbacks_final_state(tmp_path):
     assert (fresh_es.best_epoch, fresh_es.wait) == (1, 2)
     assert fresh.optimizer.lr == ref.optimizer.lr
     assert_same_params(params_of(fresh), params_of(ref))
+
+
+@pytest.mark.parametrize("k", [4, 8])
+def test_resume_with_threads_is_exact(tmp_path, k):
+    """set_num_threads(2): the copies' Dropout masks come from the network's own Generator,
+    which the checkpoint saves, so a resumed run ends as an uninterrupted one."""
+    def make(seed, **kwargs):
+        trainer = mlp_trainer(seed, **kwargs)
+        trainer.network.set_num_threads(2, min_part=1)
+        return trainer
+
+    ref = _reference(make, 3, tmp_path)
+    (tmp_path / "one").mkdir()
+    one_thread = _reference(mlp_trainer, 3, tmp_path / "one")
+    assert not all(np.array_equal(a, b) for a, b in zip(params_of(ref).values(),
+                                                         params_of(one_thread).values()))
+    run, fresh = _interrupt_and_resume(make, 3, k, tmp_path)
+    assert run.current_iter == k
+    assert_same_params(params_of(fresh), params_of(ref))
+    assert fresh.train_loss_list == ref.train_loss_list

@@ -15,9 +15,10 @@ batch independently. Two exceptions, both PyTorch's ``nn.DataParallel``'s too:
 * BatchNorm in training mode normalises with the statistics of the batch: split, each part
   would use its own (another network). Training such a network with more than one thread is
   refused; in eval mode (running statistics) it is exact.
-* Dropout draws its masks in each part from the copy's own generator (spawned from the
-  network's): as random as before and reproducible for a seed and a thread count, but not
-  the masks one thread would draw.
+* Dropout draws its masks in each part from the copy's own generator, seeded at every step
+  from the network's: as random as before and reproducible for a seed and a thread count (a
+  checkpoint's random state is the network's, so a resumed run is exact too), but not the
+  masks one thread would draw.
 
 Each part runs in its own thread with single-threaded OpenBLAS (through ``threadpoolctl``,
 an optional dependency: ``pip install "dlscratch[parallel]"``), since 2 threads that each
@@ -148,13 +149,20 @@ class DataParallel:
         self._copies = copies
         self._structure = _structure(net)
 
-    def _synced_copies(self, n_parts: int) -> list[Module]:
-        """The network and n_parts - 1 copies with its current arrays, settings and mode."""
+    def _synced_copies(self, n_parts: int, *, new_generators: bool = False) -> list[Module]:
+        """The network and n_parts - 1 copies with its current arrays, settings and mode.
+
+        ``new_generators`` (a training step): every Generator of a copy (Dropout's) is seeded
+        afresh from a number drawn from the network's own Generator at that place. The copies'
+        masks then follow from the network's random state alone, which a checkpoint saves:
+        a resumed run draws the same masks as an uninterrupted one.
+        """
         net = self.net
         if self._structure != _structure(net) or not self._copies:
             self._make_copies()
         main = list(net.named_modules())
         for replica in self._copies[:n_parts - 1]:
+            seeded: dict[int, np.random.Generator] = {}  # a Generator shared stays shared
             for (_, m), (_, r) in zip(main, replica.named_modules()):
                 for name, p in m._parameters.items():
                     rp = r._parameters[name]
@@ -162,6 +170,13 @@ class DataParallel:
                     rp.grad = None
                 r._buffers.update(m._buffers)
                 r.__dict__.update((k, v) for k, v in vars(m).items() if _is_setting(k, v))
+                if new_generators:
+                    for k, g in vars(m).items():
+                        if isinstance(g, np.random.Generator):
+                            if id(g) not in seeded:
+                                seeded[id(g)] = np.random.default_rng(
+                                    int(g.integers(0, 2**63 - 1)))
+                            r.__dict__[k] = seeded[id(g)]
         return [net, *self._copies[:n_parts - 1]]
 
     def _run(self, jobs: list) -> list:
@@ -222,7 +237,7 @@ class DataParallel:
             loss = net.loss(x, t)
             net.backward(1.0)
             return float(loss)
-        copies = self._synced_copies(len(parts))
+        copies = self._synced_copies(len(parts), new_generators=True)
 
         def job(m: Module, s: slice):
             def run():
