@@ -235,7 +235,7 @@ def bench_resnet() -> list[Row]:
     from dlscratch.models import resnet_small
 
     cmd = [sys.executable, str(Path(__file__).with_name("bench_resnet.py")), "--threads",
-           str(ARGS.threads), "--tasks", "train-small", "--rounds", str(ARGS.rounds),
+           str(ARGS.threads), "--ours-threads", str(ARGS.ours_threads), "--tasks", "train-small", "--rounds", str(ARGS.rounds),
            "--train-steps", str(ARGS.resnet_steps)] + (["--no-torch"] if ARGS.no_torch else [])
     print(f"\nresnet_small training (batch 100, Adam): {' '.join(cmd[1:])}", flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

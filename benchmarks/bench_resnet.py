@@ -35,6 +35,8 @@ import time
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ours-threads", type=int, default=1,
+                    help="dlscratch's net.set_num_threads for the small ResNet's training")
     ap.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
     ap.add_argument("--infer-batches", type=int, default=1,
                     help="ResNet-50 batches of 8 per round")
@@ -199,6 +201,7 @@ class TrainSmall:
             self.opt = torch.optim.Adam(self.net.parameters(), lr=LR)
             self.xt, self.tt = torch.from_numpy(self.x), torch.from_numpy(self.t)
         else:
+            self.net.set_num_threads(ARGS.ours_threads)  # > 1: the batch split over threads
             self.opt = Adam(self.net.parameters(), lr=LR)
 
     def run(self):
@@ -208,9 +211,7 @@ class TrainSmall:
                 self.opt.zero_grad()
                 nn.functional.cross_entropy(self.net(self.xt[b]), self.tt[b]).backward()
             else:
-                self.net.zero_grad()
-                self.net.loss(self.x[b], self.t[b])
-                self.net.backward()
+                self.net.gradient(self.x[b], self.t[b])  # zero_grad, loss, backward
             self.opt.step()
 
 
@@ -287,6 +288,7 @@ def bench_memory(tasks) -> None:
     for task in tasks:
         for which in whiches:
             cmd = [sys.executable, __file__, "--threads", str(ARGS.threads),
+                   "--ours-threads", str(ARGS.ours_threads),
                    "--train-steps", str(ARGS.train_steps), "--child", f"{which}:{task}"]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             print("  " + out.strip().splitlines()[-1])

@@ -48,6 +48,10 @@ class BatchNorm(Module):
         self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
         self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
         self._cache = None
+        #: None, or the sums over every part of a batch that ``Net.set_num_threads`` split
+        #: over threads (``total(local_sum)``, ``batch_size``): training-mode statistics are
+        #: then the whole batch's, as with one thread (see dlscratch.models.parallel).
+        self.batch_sums = None
 
     def _axes_and_shape(self, x: np.ndarray):
         c = self._parameters["gamma"].data.shape[0]
@@ -66,9 +70,15 @@ class BatchNorm(Module):
         beta = self._parameters["beta"].data.reshape(pshape)
         if self.training:
             m = x.size // gamma.size
-            mu = x.mean(axis=axes, keepdims=True)
-            xc = x - mu
-            var = np.mean(xc * xc, axis=axes, keepdims=True)
+            if self.batch_sums is None:
+                mu = x.mean(axis=axes, keepdims=True)
+                xc = x - mu
+                var = np.mean(xc * xc, axis=axes, keepdims=True)
+            else:  # this x is one part of a batch split over threads: the whole batch's
+                m = m // x.shape[0] * self.batch_sums.batch_size
+                mu = self.batch_sums.total(x.sum(axis=axes, keepdims=True)) / m
+                xc = x - mu
+                var = self.batch_sums.total((xc * xc).sum(axis=axes, keepdims=True)) / m
             std = np.sqrt(var + self.eps)
             mom = self.momentum
             unbiased = var * (m / max(m - 1, 1))
@@ -123,6 +133,9 @@ class BatchNorm(Module):
         # dx = gamma/std * (dxn/gamma - mean(dxn)/gamma - xn * mean(dxn * xn)/gamma), with
         # dxn = dout * gamma: the means are dbeta / m and dgamma / m, the sums already taken.
         m = dout.size // scale.size
+        if self.batch_sums is not None:  # one part of a split batch: the whole batch's sums
+            m = m // dout.shape[0] * self.batch_sums.batch_size
+            dbeta, dgamma = self.batch_sums.total(np.stack([dbeta, dgamma]), weighted=True)
         dx = dout - (dbeta / m).reshape(pshape)
         dx -= xn * (dgamma / m).reshape(pshape)
         dx *= scale

@@ -123,9 +123,9 @@ class Net(Module):
 
         Every thread runs a copy of this network that shares its weights, on its part of the
         batch, with one BLAS thread: on 2 cores the element-wise work (im2col, ReLU, pooling)
-        runs on both. Same loss and gradients up to float32 rounding; Dropout draws each part's
-        masks from its own generator; BatchNorm in training mode is refused (see
-        :mod:`dlscratch.models.parallel`). A batch is split only into parts of at least
+        runs on both. Same loss and gradients up to float32 rounding (BatchNorm's parts add
+        up their sums, so its statistics are the whole batch's); Dropout draws each part's
+        masks from its own generator (see :mod:`dlscratch.models.parallel`). A batch is split only into parts of at least
         ``min_part`` samples (smaller batches run in one thread). Needs ``threadpoolctl``
         (``pip install "dlscratch[parallel]"``). Returns the network.
         """

@@ -9,12 +9,13 @@ on one core. Splitting the batch lets every part of the step use a core of its o
     dL/dW = sum_p (n_p / N) dL_p/dW            (the loss is a mean, so the parts are weighted)
 
 which is the same loss and the same gradient as the whole batch's (up to float32 rounding:
-the sums are taken in another order), for every network whose layers treat the samples of a
-batch independently. Two exceptions, both PyTorch's ``nn.DataParallel``'s too:
+the sums are taken in another order) when the layers treat the samples of a batch
+independently. The two layers that do not:
 
-* BatchNorm in training mode normalises with the statistics of the batch: split, each part
-  would use its own (another network). Training such a network with more than one thread is
-  refused; in eval mode (running statistics) it is exact.
+* BatchNorm in training mode normalises with the statistics of the whole batch: the parts'
+  threads meet at each BatchNorm layer to add up their sums (:class:`BatchSums`), so the
+  statistics, the running averages and the gradients are the whole batch's, as with one
+  thread (PyTorch's ``nn.DataParallel`` would use each part's own; this is its SyncBatchNorm).
 * Dropout draws its masks in each part from the copy's own generator, seeded at every step
   from the network's: as random as before and reproducible for a seed and a thread count (a
   checkpoint's random state is the network's, so a resumed run is exact too), but not the
@@ -31,6 +32,7 @@ thread). Measurements: benchmarks/README.md.
 from __future__ import annotations
 
 import copy
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -68,18 +70,44 @@ def check_threads(value: Any, name: str = "threads") -> int:
     return int(value)
 
 
-def check_trainable(net: Module) -> None:
-    """ValueError when ``net`` has BatchNorm layers, which cannot be trained over threads
-    (each part would be normalised with its own batch statistics)."""
-    bn = [name for name, m in net.named_modules() if isinstance(m, BatchNorm)]
-    if bn:
-        more = f" and {len(bn) - 3} more" if len(bn) > 3 else ""
-        raise ValueError(
-            f"{type(net).__name__} has BatchNorm layers ({', '.join(bn[:3])}{more}), whose "
-            "training-mode statistics come from the whole batch: split over threads each part "
-            "would use its own. Train it with set_num_threads(1) (inference, in eval mode, may "
-            "use more threads)"
-        )
+class BatchSums:
+    """Per-feature sums over every part of one batch split over threads, for BatchNorm.
+
+    Each part's BatchNorm calls :meth:`total` with its own sums; the threads wait for each
+    other (a barrier) and each gets the sum over all parts, added in part order (the same
+    result in every thread). One object per step serves every BatchNorm layer in turn: the
+    parts pass through the same layers in the same order.
+    """
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.batch_size = sum(sizes)
+        self.weights = [n / self.batch_size for n in sizes]
+        self.barrier = threading.Barrier(len(sizes))
+        self._slots: list = [None] * len(sizes)
+
+    def part(self, index: int) -> _PartSums:
+        return _PartSums(self, index)
+
+
+class _PartSums:
+    """What part ``index``'s BatchNorm layers see: ``total(local)`` and ``batch_size``."""
+
+    def __init__(self, sums: BatchSums, index: int) -> None:
+        self.sums, self.index, self.batch_size = sums, index, sums.batch_size
+
+    def total(self, local: np.ndarray, weighted: bool = False) -> np.ndarray:
+        """sum_q local_q over the parts. ``weighted``: for sums of dout, which each part
+        takes of its own mean loss, ``sum_q w_q local_q / w_p`` (w = n / N): the whole
+        batch's sum, in part p's scale."""
+        sums, p = self.sums, self.index
+        w = sums.weights
+        sums._slots[p] = local * local.dtype.type(w[p]) if weighted else local
+        sums.barrier.wait()
+        total = sums._slots[0].copy()
+        for other in sums._slots[1:]:
+            total += other
+        sums.barrier.wait()  # every part has read the slots before they are written again
+        return total / local.dtype.type(w[p]) if weighted else total
 
 
 def _in_pieces(job):
@@ -183,24 +211,28 @@ class DataParallel:
         """Run the jobs (callables), the first in this thread, the others in the pool, each
         with one BLAS thread and eval-mode convolutions in cache-sized pieces
         (:func:`~dlscratch.layers.conv_work.inference_in_pieces`); their results in order
-        (the first error is raised after all have finished)."""
+        (after all have finished, a part's error is raised)."""
         jobs = [_in_pieces(job) for job in jobs]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1,
                                             thread_name_prefix="dlscratch-data-parallel")
         with blas_controller().limit(limits=1, user_api="blas"):
             futures = [self._pool.submit(job) for job in jobs[1:]]
-            first_error = None
+            errors = []
             try:
                 results = [jobs[0]()]
             except BaseException as e:  # wait for the others before raising
-                first_error, results = e, [None]
+                errors.append(e)
+                results = [None]
             for f in futures:
                 try:
                     results.append(f.result())
                 except BaseException as e:
-                    first_error = first_error or e
+                    errors.append(e)
                     results.append(None)
+        # the error of the part that failed, not the others' broken barrier
+        errors.sort(key=lambda e: isinstance(e, threading.BrokenBarrierError))
+        first_error = errors[0] if errors else None
         if first_error is not None:
             raise first_error
         return results
@@ -228,8 +260,6 @@ class DataParallel:
         """``L = sum_p (n_p / N) L_p``; leaves ``dL/dW = sum_p (n_p / N) dL_p/dW`` in the
         network's parameters' grad (overwritten, as after zero_grad and one backward)."""
         net = self.net
-        if net.training:
-            check_trainable(net)
         n = len(x)
         parts = self._parts(n)
         if len(parts) == 1:  # a small batch: as with one thread
@@ -239,15 +269,28 @@ class DataParallel:
             return float(loss)
         copies = self._synced_copies(len(parts), new_generators=True)
 
-        def job(m: Module, s: slice):
+        sums = BatchSums([s.stop - s.start for s in parts])
+
+        def job(m: Module, s: slice, index: int):
+            norms = [b for b in m.modules() if isinstance(b, BatchNorm)]
+
             def run():
-                m.zero_grad()
-                loss = m.loss(x[s], t[s])
-                m.backward(1.0)
-                return loss
+                for b in norms:
+                    b.batch_sums = sums.part(index)
+                try:
+                    m.zero_grad()
+                    loss = m.loss(x[s], t[s])
+                    m.backward(1.0)
+                    return loss
+                except BaseException:
+                    sums.barrier.abort()  # the other parts must not wait for this one
+                    raise
+                finally:
+                    for b in norms:
+                        b.batch_sums = None
             return run
 
-        losses = self._run([job(m, s) for m, s in zip(copies, parts)])
+        losses = self._run([job(m, s, i) for i, (m, s) in enumerate(zip(copies, parts))])
         weights = [(s.stop - s.start) / n for s in parts]
         mains = net.parameters()
         others = [c.parameters() for c in copies[1:]]
