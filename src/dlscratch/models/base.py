@@ -125,9 +125,9 @@ class Net(Module):
         batch, with one BLAS thread: on 2 cores the element-wise work (im2col, ReLU, pooling)
         runs on both. Same loss and gradients up to float32 rounding (BatchNorm's parts add
         up their sums, so its statistics are the whole batch's); Dropout draws each part's
-        masks from its own generator (see :mod:`dlscratch.models.parallel`). A batch is split only into parts of at least
-        ``min_part`` samples (smaller batches run in one thread). Needs ``threadpoolctl``
-        (``pip install "dlscratch[parallel]"``). Returns the network.
+        masks from its own generator (see :mod:`dlscratch.models.parallel`). A batch is split
+        only into parts of at least ``min_part`` samples (smaller batches run in one thread).
+        Needs ``threadpoolctl`` (``pip install "dlscratch[parallel]"``). Returns the network.
         """
         from .parallel import DataParallel, check_threads
 
