@@ -13,9 +13,10 @@ the sums are taken in another order) when the layers treat the samples of a batc
 independently. The two layers that do not:
 
 * BatchNorm in training mode normalises with the statistics of the whole batch: the parts'
-  threads meet at each BatchNorm layer to add up their sums (:class:`BatchSums`), so the
-  statistics, the running averages and the gradients are the whole batch's, as with one
-  thread (PyTorch's ``nn.DataParallel`` would use each part's own; this is its SyncBatchNorm).
+  threads meet at each BatchNorm layer to add up their sums
+  (:class:`~dlscratch.models.batch_sums.BatchSums`), so the statistics, the running averages
+  and the gradients are the whole batch's, as with one thread (PyTorch's ``nn.DataParallel``
+  would use each part's own; this is its SyncBatchNorm).
 * Dropout draws its masks in each part from the copy's own generator, seeded at every step
   from the network's: as random as before and reproducible for a seed and a thread count (a
   checkpoint's random state is the network's, so a resumed run is exact too), but not the
@@ -41,6 +42,7 @@ import numpy as np
 from ..layers.conv_work import inference_in_pieces
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
+from .batch_sums import BatchSums
 
 _controller = None  # threadpoolctl's ThreadpoolController, made once (it scans the libraries)
 
@@ -68,46 +70,6 @@ def check_threads(value: Any, name: str = "threads") -> int:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}; for example "
                          "net.set_num_threads(2) on a 2-core machine")
     return int(value)
-
-
-class BatchSums:
-    """Per-feature sums over every part of one batch split over threads, for BatchNorm.
-
-    Each part's BatchNorm calls :meth:`total` with its own sums; the threads wait for each
-    other (a barrier) and each gets the sum over all parts, added in part order (the same
-    result in every thread). One object per step serves every BatchNorm layer in turn: the
-    parts pass through the same layers in the same order.
-    """
-
-    def __init__(self, sizes: list[int]) -> None:
-        self.batch_size = sum(sizes)
-        self.weights = [n / self.batch_size for n in sizes]
-        self.barrier = threading.Barrier(len(sizes))
-        self._slots: list = [None] * len(sizes)
-
-    def part(self, index: int) -> _PartSums:
-        return _PartSums(self, index)
-
-
-class _PartSums:
-    """What part ``index``'s BatchNorm layers see: ``total(local)`` and ``batch_size``."""
-
-    def __init__(self, sums: BatchSums, index: int) -> None:
-        self.sums, self.index, self.batch_size = sums, index, sums.batch_size
-
-    def total(self, local: np.ndarray, weighted: bool = False) -> np.ndarray:
-        """sum_q local_q over the parts. ``weighted``: for sums of dout, which each part
-        takes of its own mean loss, ``sum_q w_q local_q / w_p`` (w = n / N): the whole
-        batch's sum, in part p's scale."""
-        sums, p = self.sums, self.index
-        w = sums.weights
-        sums._slots[p] = local * local.dtype.type(w[p]) if weighted else local
-        sums.barrier.wait()
-        total = sums._slots[0].copy()
-        for other in sums._slots[1:]:
-            total += other
-        sums.barrier.wait()  # every part has read the slots before they are written again
-        return total / local.dtype.type(w[p]) if weighted else total
 
 
 def _in_pieces(job):
@@ -154,8 +116,8 @@ class DataParallel:
     # ------------------------------------------------------------------ the copies
     def _make_copies(self) -> None:
         """``threads - 1`` copies of the network (the network itself runs the first part)
-        that share its parameter and buffer arrays, each Dropout drawing from its own
-        generator spawned from the network's."""
+        that share its parameter and buffer arrays; each Generator (Dropout's) is a new one,
+        seeded again before every training step (:meth:`_synced_copies`)."""
         net = self.net
         memo: dict[int, Any] = {id(self): None}
         for p in net.parameters():
@@ -168,8 +130,7 @@ class DataParallel:
         for _ in range(self.threads - 1):
             memo_k = dict(memo)
             for g in generators:
-                if id(g) not in memo_k:
-                    memo_k[id(g)] = g.spawn(1)[0]
+                memo_k[id(g)] = np.random.default_rng(0)  # never drawn from before reseeding
             replica = copy.deepcopy(net, memo_k)
             object.__setattr__(replica, "_data_parallel", None)
             replica.zero_grad()

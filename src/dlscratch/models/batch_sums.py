@@ -1,0 +1,61 @@
+"""BatchNorm over a batch split across threads: each part's sums added up at a barrier.
+
+``Net.set_num_threads`` runs the parts of a batch in threads (:mod:`dlscratch.models.parallel`).
+BatchNorm's training-mode statistics need sums over the whole batch; each part's BatchNorm
+gets a :class:`_PartSums` in its ``batch_sums`` attribute and calls ``total(local)`` where
+one thread would sum over the batch::
+
+    forward:   sum x,  sum (x - mu)^2                    over every part: plain sums
+    backward:  dbeta = sum dout,  dgamma = sum dout * xn  each part's dout is of its own mean
+               loss (a factor 1 / n_p), so the whole batch's sum in part p's scale is
+               sum_q w_q local_q / w_p,  w_q = n_q / N
+
+Its statistics, running averages and gradients are then the whole batch's (PyTorch calls this
+SyncBatchNorm).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class BatchSums:
+    """Per-feature sums over every part of one batch split over threads, for BatchNorm.
+
+    Each part's BatchNorm calls :meth:`total` with its own sums; the threads wait for each
+    other (a barrier) and each gets the sum over all parts, added in part order (the same
+    result in every thread). One object per step serves every BatchNorm layer in turn: the
+    parts pass through the same layers in the same order.
+    """
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.batch_size = sum(sizes)
+        self.weights = [n / self.batch_size for n in sizes]
+        self.barrier = threading.Barrier(len(sizes))
+        self._slots: list = [None] * len(sizes)
+
+    def part(self, index: int) -> _PartSums:
+        return _PartSums(self, index)
+
+
+class _PartSums:
+    """What part ``index``'s BatchNorm layers see: ``total(local)`` and ``batch_size``."""
+
+    def __init__(self, sums: BatchSums, index: int) -> None:
+        self.sums, self.index, self.batch_size = sums, index, sums.batch_size
+
+    def total(self, local: np.ndarray, weighted: bool = False) -> np.ndarray:
+        """sum_q local_q over the parts. ``weighted``: for sums of dout, which each part
+        takes of its own mean loss, ``sum_q w_q local_q / w_p`` (w = n / N): the whole
+        batch's sum, in part p's scale."""
+        sums, p = self.sums, self.index
+        w = sums.weights
+        sums._slots[p] = local * local.dtype.type(w[p]) if weighted else local
+        sums.barrier.wait()
+        total = sums._slots[0].copy()
+        for other in sums._slots[1:]:
+            total += other
+        sums.barrier.wait()  # every part has read the slots before they are written again
+        return total / local.dtype.type(w[p]) if weighted else total
