@@ -20,7 +20,6 @@ from .conv_fast import im2col_t
 _shared = threading.local()  # each thread's shared work arrays
 
 
-
 @contextlib.contextmanager
 def inference_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
     """Inside the block, eval-mode convolutions of this thread build col for as many images
@@ -28,7 +27,7 @@ def inference_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
 
     Why per thread and only on request: with one BLAS thread (each thread of
     ``Net.set_num_threads``) a piece of col still in the cache when the product reads it
-    makes DeepConvNet's inference about 1.1x faster; with OpenBLAS's two threads the products
+    makes DeepConvNet's inference about 1.2x faster; with OpenBLAS's two threads the products
     of small pieces run slower than the whole batch's (0.65-0.8x the speed). Measurements:
     benchmarks/README.md.
     """

@@ -50,7 +50,7 @@ class BatchNorm(Module):
         self._cache = None
         #: None, or the sums over every part of a batch that ``Net.set_num_threads`` split
         #: over threads (``total(local_sum)``, ``batch_size``): training-mode statistics are
-        #: then the whole batch's, as with one thread (see dlscratch.models.parallel).
+        #: then the whole batch's, as with one thread (see dlscratch.models.batch_sums).
         self.batch_sums = None
 
     def _axes_and_shape(self, x: np.ndarray):
