@@ -193,9 +193,8 @@ class DataParallel:
                     results.append(None)
         # the error of the part that failed, not the others' broken barrier
         errors.sort(key=lambda e: isinstance(e, threading.BrokenBarrierError))
-        first_error = errors[0] if errors else None
-        if first_error is not None:
-            raise first_error
+        if errors:
+            raise errors[0]
         return results
 
     def _parts(self, n: int) -> list[slice]:
@@ -252,7 +251,7 @@ class DataParallel:
             return run
 
         losses = self._run([job(m, s, i) for i, (m, s) in enumerate(zip(copies, parts))])
-        weights = [(s.stop - s.start) / n for s in parts]
+        weights = sums.weights  # n_p / N
         mains = net.parameters()
         others = [c.parameters() for c in copies[1:]]
         for i, p in enumerate(mains):
