@@ -22,6 +22,8 @@ CASES = [
     ((2, 3, 9, 11), 5, 3, 2, 1, True),
     ((2, 5, 6, 6), 3, 3, 1, 1, False),
     ((2, 6, 9, 9), 4, 1, 2, 0, False),
+    ((2, 3, 7, 10), 4, (3, 2), 1, 1, True),  # non-square filters: col with whole rows
+    ((2, 1, 6, 6), 12, 3, 1, 1, True),  # more filters than col rows: col as in training
 ]
 
 

@@ -197,8 +197,9 @@ def test_an_error_in_one_part_does_not_leave_the_others_waiting():
 def test_bad_thread_counts(bad):
     with pytest.raises(ValueError, match="threads must be an integer >= 1"):
         small_simple().set_num_threads(bad)
-    with pytest.raises(ValueError, match="min_part must be an integer >= 1"):
-        small_simple().set_num_threads(2, min_part=bad)
+    if bad is not None:  # min_part=None: the network's own
+        with pytest.raises(ValueError, match="min_part must be an integer >= 1"):
+            small_simple().set_num_threads(2, min_part=bad)
 
 
 def test_small_batches_run_in_one_thread():
@@ -210,6 +211,31 @@ def test_small_batches_run_in_one_thread():
     assert net._data_parallel._copies == []  # 63 samples: one part, no copies made
     assert_same_gradients(one, net, x, t, rtol=1e-10)
     assert len(net._data_parallel._copies) == 1  # 64: two parts of 32
+
+
+@pytest.mark.parametrize("make, min_part", [
+    (small_simple, 32),  # Net.min_part
+    (lambda: DeepConvNet(rng=0), 8),
+    (lambda: resnet_small(rng=0), 16),
+    (lambda: MultiLayerNet(784, [10], 10, rng=0), 32),
+])
+def test_the_fewest_samples_per_part_is_the_networks(make, min_part):
+    net = make().set_num_threads(2)
+    parallel = net._data_parallel
+    assert parallel.min_part == type(net).min_part == min_part
+    assert [len(parallel._parts(n)) for n in (2 * min_part - 1, 2 * min_part)] == [1, 2]
+    parallel = net.set_num_threads(2, min_part=4)._data_parallel  # given: it wins
+    assert parallel.min_part == 4 and len(parallel._parts(8)) == 2
+
+
+def test_deepconvnet_splits_a_batch_of_16_and_gives_one_threads_gradients():
+    one, two = DeepConvNet(dropout_ratio=0.0, rng=2), DeepConvNet(dropout_ratio=0.0, rng=2)
+    one.to(np.float64)
+    two.to(np.float64).set_num_threads(2)
+    x = RNG.random((16, 1, 28, 28))
+    t = RNG.integers(0, 10, 16)
+    assert_same_gradients(one, two, x, t, rtol=1e-10)
+    assert len(two._data_parallel._copies) == 1  # two parts of 8
 
 
 def test_missing_threadpoolctl_names_the_install(monkeypatch):

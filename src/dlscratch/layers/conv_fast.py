@@ -13,6 +13,8 @@ col.T`` (C*FH*FW, M) and ``dout_t = dout.T`` (FN, M), with the reason for the ar
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -20,6 +22,39 @@ def taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, out_w: int) -
     """View (C, N, out_h, out_w) of padded images ``img`` (C, N, Hp, Wp): the value under
     filter tap (y, x) for every output position (n, i, j)."""
     return img[:, :, y:y + stride * (out_h - 1) + 1:stride, x:x + stride * (out_w - 1) + 1:stride]
+
+
+class Im2colT(NamedTuple):
+    """The views through which :func:`im2col_t` fills ``col_t`` from a batch of images, made
+    once for a batch shape (:func:`im2col_views`) and filled for each batch of that shape
+    (:meth:`fill`): a layer that builds col for a few images at a time makes them once per
+    call, not once per piece."""
+
+    middle: np.ndarray  # (C, N, H, W): the middle of the padded images, where x goes
+    rows: np.ndarray  # (C, FH, FW, N, out_h, out_w): col_t[:C*FH*FW]
+    taps: np.ndarray  # (C, FH, FW, N, out_h, out_w): taps(img, y, x) for every (y, x)
+    col_t: np.ndarray
+
+    def fill(self, x: np.ndarray) -> np.ndarray:
+        """Copy x (N, C, H, W) into the padded images, then every tap's values into col_t
+        (two NumPy calls); returns ``col_t``."""
+        self.middle[...] = x.transpose(1, 0, 2, 3)
+        self.rows[...] = self.taps
+        return self.col_t
+
+
+def im2col_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, FH: int,
+                 FW: int, stride: int, pad_h: int, pad_w: int, out_h: int, out_w: int
+                 ) -> Im2colT:
+    """The views of :func:`im2col_t` for images of shape ``x_shape`` (N, C, H, W)."""
+    N, C, H, W = x_shape
+    sc, sn, sh, sw = img.strides
+    return Im2colT(
+        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W],
+        col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w),
+        np.ndarray((C, FH, FW, N, out_h, out_w), img.dtype, img, 0,
+                   (sc, sh, sw, sn, sh * stride, sw * stride)),
+        col_t)
 
 
 def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int, stride: int,
@@ -39,13 +74,47 @@ def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int
     zero; x is copied into its middle channel-major (cast to img's dtype). Rows of ``col_t``
     past C*FH*FW are left alone. Returns ``col_t``.
     """
-    N, C, H, W = x.shape
-    img[:, :, pad_h:pad_h + H, pad_w:pad_w + W] = x.transpose(1, 0, 2, 3)
-    rows = col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w)
+    return im2col_views(x.shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h,
+                        out_w).fill(x)
+
+
+def im2col_rows_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, FH: int,
+                      FW: int, pad_h: int, pad_w: int, out_h: int, out_w: int) -> Im2colT:
+    """Stride 1: the views of :func:`im2col_t` with whole padded rows, Wp = W + 2*pad_w columns
+    per output row (the last row of each image only out_w), (out_h - 1)*Wp + out_w columns per
+    image::
+
+        col_t[(c, y, x), (n, i*Wp + j)] = xpad[n, c, i + y, j + x]      j < Wp
+
+    where the columns with j >= out_w are not output positions (j + x runs into the next
+    padded row) and are cut off after the product (:func:`output_of_rows`).
+
+    Why: for one (c, y, x, n) these values are one contiguous run of the padded images, which
+    NumPy copies at memory speed, while :func:`im2col_t` copies out_w values per loop step (28
+    for MNIST). For a few images whose col stays in the cache this makes a 3x3 layer with
+    16-64 channels 1.07-1.22x faster although its product has Wp / out_w times the columns.
+    """
+    N, C, H, W = x_shape
+    Wp = W + 2 * pad_w
+    L = (out_h - 1) * Wp + out_w
     sc, sn, sh, sw = img.strides
-    rows[...] = np.ndarray((C, FH, FW, N, out_h, out_w), img.dtype, img, 0,
-                           (sc, sh, sw, sn, sh * stride, sw * stride))  # taps(img, y, x)
-    return col_t
+    return Im2colT(
+        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W],
+        col_t[:C * FH * FW].reshape(C, FH, FW, N, L),
+        np.ndarray((C, FH, FW, N, L), img.dtype, img, 0, (sc, sh, sw, sn, sw)),
+        col_t)
+
+
+def output_of_rows(out_rows_t: np.ndarray, N: int, out_h: int, out_w: int, Wp: int
+                   ) -> np.ndarray:
+    """The output positions (F, N, out_h, out_w) of a product with :func:`im2col_rows_views`'s
+    col_t, (F, N*((out_h - 1)*Wp + out_w)): a strided view that leaves out the columns
+    j >= out_w."""
+    F = out_rows_t.shape[0]
+    L = (out_h - 1) * Wp + out_w
+    sf, sj = out_rows_t.strides
+    return np.ndarray((F, N, out_h, out_w), out_rows_t.dtype, out_rows_t, 0,
+                      (sf, L * sj, Wp * sj, sj))
 
 
 def col2im_t(dcol_t: np.ndarray, x_shape: tuple[int, ...], FH: int, FW: int, stride: int,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .conv_fast import im2col_t
+from .conv_fast import Im2colT, im2col_rows_views, im2col_views, output_of_rows
 
 _shared = threading.local()  # each thread's shared work arrays
 
@@ -103,22 +103,39 @@ class ConvWorkArrays:
         """``im2col(x).T`` in a work array (plus a row of ones with ``ones_row``), and
         out_h, out_w. The filter size is W's unless given; ``pad`` an int or (pad_h, pad_w);
         ``work(name, shape, dtype)`` gives the work arrays (the layer's own by default)."""
+        views, out_h, out_w = self._im2col_views(name, x.shape, stride, pad, ones_row=ones_row,
+                                                 filters=filters, dtype=dtype, work=work)
+        return views.fill(x), out_h, out_w
+
+    def _im2col_views(self, name: str, x_shape: tuple[int, ...], stride: int,
+                      pad: int | tuple[int, int], *, ones_row: bool = False,
+                      filters: tuple[int, int] | None = None, dtype=None, work=None,
+                      whole_rows: bool = False) -> tuple[Im2colT, int, int]:
+        """The work arrays of :meth:`_im2col_t` for images of shape ``x_shape``, as the views
+        that fill them (:class:`~dlscratch.layers.conv_fast.Im2colT`), and out_h, out_w.
+        ``whole_rows`` (stride 1): col with whole padded rows
+        (:func:`~dlscratch.layers.conv_fast.im2col_rows_views`)."""
         work = work or self._work_array
         W = self._parameters["W"].data
         FH, FW = filters or W.shape[2:]
         pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
         dtype = W.dtype if dtype is None else dtype
-        N, C, H, Wd = x.shape
+        N, C, H, Wd = x_shape
         out_h, out_w = self._out_sizes(H, Wd, FH, FW, stride, pad_h, pad_w)
         # the padded images are needed only while col is built: one array for all layers
         img = shared_padded_images(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w),
                                    pad_h, pad_w, dtype)
         K = C * FH * FW
-        col_t = work(name + "_col", (K + ones_row, N * out_h * out_w), dtype)
-        im2col_t(x, img, col_t, FH, FW, stride, pad_h, pad_w, out_h, out_w)
+        per_image = (out_h - 1) * (Wd + 2 * pad_w) + out_w if whole_rows else out_h * out_w
+        col_t = work(name + "_col", (K + ones_row, N * per_image), dtype)
         if ones_row:
             col_t[K] = 1
-        return col_t, out_h, out_w
+        if whole_rows:
+            views = im2col_rows_views(x_shape, img, col_t, FH, FW, pad_h, pad_w, out_h, out_w)
+        else:
+            views = im2col_views(x_shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h,
+                                 out_w)
+        return views, out_h, out_w
 
     def _forward_in_pieces(self, x: np.ndarray, W_b: np.ndarray
                            ) -> tuple[np.ndarray, int, int]:
@@ -131,26 +148,45 @@ class ConvWorkArrays:
         unless it is used) is still in the processor's cache when the product reads it; a
         whole batch's col (22 MB for DeepConvNet's 16-filter layer at 50 images) goes out to
         memory and back. Each column of the product is the same sum as with the whole batch
-        (the same values up to float32 rounding of the sums' order inside the BLAS).
+        (the same values up to float32 rounding of the sums' order inside the BLAS). The
+        views that build a piece's col are made once per call (:meth:`_im2col_views`): made
+        for every piece, they cost as much as a tenth of the copying.
+
+        In pieces, with stride 1 and more rows in col than filters, col has whole padded rows
+        (:func:`~dlscratch.layers.conv_fast.im2col_rows_views`: faster copies, a product
+        with Wp / out_w times the columns, then the output positions copied out of it).
         """
-        N, _, H, Wd = x.shape
+        N, C, H, Wd = x.shape
+        FN = W_b.shape[0]
         FH, FW = self._parameters["W"].data.shape[2:]
         out_h, out_w = self._out_sizes(H, Wd, FH, FW, self.stride, self.pad, self.pad)
         ones_row = "b" in self._parameters
         budget = getattr(_shared, "piece_bytes", None)
-        per_image = W_b.shape[1] * out_h * out_w * W_b.itemsize  # bytes of col per image
-        step = N if budget is None else max(1, budget // per_image)
-        if step >= N:
+        if budget is None:
             col_t = self._im2col_t("x", x, self.stride, self.pad, ones_row=ones_row,
                                    work=shared_work_array)[0]
             return W_b @ col_t, out_h, out_w
-        out_t = np.empty((W_b.shape[0], N * out_h * out_w), dtype=W_b.dtype)
+        whole_rows = self.stride == 1 and C * FH * FW > FN
+        Wp = Wd + 2 * self.pad
+        per_image = (out_h - 1) * Wp + out_w if whole_rows else out_h * out_w  # col columns
+        step = max(1, budget // (W_b.shape[1] * per_image * W_b.itemsize))
+        out_t = np.empty((FN, N * out_h * out_w), dtype=W_b.dtype)
+        out = out_t.reshape(FN, N, out_h, out_w)
         P = out_h * out_w
+        views, views_n = None, 0
         for i in range(0, N, step):
             piece = x[i:i + step]
-            col_t = self._im2col_t("x", piece, self.stride, self.pad, ones_row=ones_row,
-                                   work=shared_work_array)[0]
-            np.matmul(W_b, col_t, out=out_t[:, i * P:(i + len(piece)) * P])
+            n = len(piece)
+            if n != views_n:  # the first piece, and a shorter last one
+                views, views_n = self._im2col_views(
+                    "x", piece.shape, self.stride, self.pad, ones_row=ones_row,
+                    work=shared_work_array, whole_rows=whole_rows)[0], n
+            if whole_rows:
+                out_rows_t = shared_work_array("x_out", (FN, n * per_image), W_b.dtype)
+                np.matmul(W_b, views.fill(piece), out=out_rows_t)
+                out[:, i:i + n] = output_of_rows(out_rows_t, n, out_h, out_w, Wp)
+            else:
+                np.matmul(W_b, views.fill(piece), out=out_t[:, i * P:(i + n) * P])
         return out_t, out_h, out_w
 
     def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:

@@ -68,6 +68,11 @@ class Net(Module):
     #: whether ``predict`` returns softmax probabilities (seed 000's TwoLayerNet) or scores
     predict_probabilities = False
 
+    #: the fewest samples per part when :meth:`set_num_threads` splits a batch: below it the
+    #: thread hand-offs cost more than a part's work gains (SimpleConvNet split into parts of
+    #: 16 runs 0.65-0.77x the speed of one thread; networks with more work per sample set less)
+    min_part = 32
+
     def _set_param_names(self, names: dict[str, str]) -> None:
         object.__setattr__(self, "params", ParamsView(self, names))
 
@@ -117,7 +122,7 @@ class Net(Module):
         return 0.0
 
     # -- threads
-    def set_num_threads(self, threads: int, *, min_part: int = 32) -> Net:
+    def set_num_threads(self, threads: int, *, min_part: int | None = None) -> Net:
         """Split each batch over ``threads`` threads in ``gradient``, ``predict`` (eval mode),
         ``predict_labels``, ``accuracy`` and ``evaluate``; 1 (the default) runs as written.
 
@@ -126,14 +131,16 @@ class Net(Module):
         runs on both. Same loss and gradients up to float32 rounding (BatchNorm's parts add
         up their sums, so its statistics are the whole batch's); Dropout draws each part's
         masks from its own generator (see :mod:`dlscratch.models.parallel`). A batch is split
-        only into parts of at least ``min_part`` samples (smaller batches run in one thread).
-        Needs ``threadpoolctl`` (``pip install "dlscratch[parallel]"``). Returns the network.
+        only into parts of at least ``min_part`` samples (smaller batches run in one thread);
+        None: the network's :attr:`min_part` (32; DeepConvNet 8, ResNet 16). Needs
+        ``threadpoolctl`` (``pip install "dlscratch[parallel]"``). Returns the network.
         """
         from .parallel import DataParallel, check_threads
 
         threads = check_threads(threads)
         object.__setattr__(self, "_data_parallel",
-                           DataParallel(self, threads, min_part) if threads > 1 else None)
+                           DataParallel(self, threads, self.min_part if min_part is None
+                                        else min_part) if threads > 1 else None)
         return self
 
     @property

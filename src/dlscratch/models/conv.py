@@ -164,6 +164,11 @@ class DeepConvNet(Net):
     Pool3 Affine1 Relu7 Dropout1 Affine2 Dropout2; parameters W1..W8, b1..b8.
     """
 
+    #: set_num_threads splits batches into parts of 8 or more images: with ten times the work
+    #: per image of SimpleConvNet, batches of 16-48 train and infer 1.17-1.42x faster split
+    #: than unsplit (parts of 4: 1.03x)
+    min_part = 8
+
     def __init__(
         self,
         input_dim: tuple[int, int, int] = (1, 28, 28),
