@@ -23,6 +23,7 @@ CASES = [
     ((2, 5, 6, 6), 3, 3, 1, 1, False),
     ((2, 6, 9, 9), 4, 1, 2, 0, False),
     ((2, 3, 7, 10), 4, (3, 2), 1, 1, True),  # non-square filters: col with whole rows
+    ((2, 5, 7, 10), 4, (3, 2), 1, 1, False),  # the same, dx with the turned filters
     ((2, 1, 6, 6), 12, 3, 1, 1, True),  # more filters than col rows: col as in training
 ]
 
@@ -122,7 +123,7 @@ def test_back_in_training_mode_the_layer_keeps_col_again():
     x = np.random.default_rng(7).standard_normal((2, 3, 8, 8)).astype(np.float32)
     conv.eval().forward(x)
     conv.train().forward(x)
-    assert conv.col is not None and conv._eval_x is None
+    assert conv.col is not None and conv._x is None
     assert conv.col.shape == (3 * 9 + 1, 2 * 8 * 8)
 
 
@@ -167,9 +168,9 @@ def test_resnet_inference_holds_no_convolution_work_arrays():
 @pytest.mark.parametrize("shape, FN, kernel, stride, pad, bias", CASES)
 def test_eval_forward_in_pieces_equals_the_whole_batch(shape, FN, kernel, stride, pad, bias,
                                                        images, dtype):
-    """inference_in_pieces: col built and multiplied a few images at a time (a budget under
+    """conv_in_pieces: col built and multiplied a few images at a time (a budget under
     one image's col: one image per piece; 2 and 3 images: a shorter last piece of 7)."""
-    from dlscratch.layers.conv_work import inference_in_pieces
+    from dlscratch.layers.conv_work import conv_in_pieces
 
     x = np.random.default_rng(5).standard_normal((7, *shape[1:])).astype(dtype)
     conv = _conv(shape, FN, kernel, stride, pad, bias, dtype)
@@ -177,21 +178,80 @@ def test_eval_forward_in_pieces_equals_the_whole_batch(shape, FN, kernel, stride
     col_bytes = conv.col.nbytes // 7  # col of one image (with the row of ones)
     budget = None if images is None else max(1, images * col_bytes)
     conv.eval()
-    with inference_in_pieces(budget):
+    with conv_in_pieces(budget):
         pieces = conv.forward(x)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(pieces, whole, rtol=tol, atol=tol)
     assert pieces.dtype == dtype and conv.col is None
     ref = naive.conv2d_nchw(x, conv.W, conv.b if bias else None, stride, pad)
     np.testing.assert_allclose(pieces, ref, rtol=tol, atol=tol)
-    with inference_in_pieces(budget):
+    with conv_in_pieces(budget):
         dx = conv.backward(np.ones_like(pieces))  # eval-mode backward after pieces: col again
     conv.train()
     conv.forward(x)
     np.testing.assert_allclose(dx, conv.backward(np.ones_like(pieces)), rtol=tol, atol=tol)
 
 
-def test_inference_in_pieces_is_per_thread_and_restored():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("images", [1, 2, 3, None])
+@pytest.mark.parametrize("trained", ["all", "frozen W", "frozen b", "no dx"])
+@pytest.mark.parametrize("shape, FN, kernel, stride, pad, bias", CASES)
+def test_training_in_pieces_gives_the_whole_batchs_output_and_gradients(
+        shape, FN, kernel, stride, pad, bias, trained, images, dtype):
+    """Training inside conv_in_pieces: the stride-1 layers with more col rows than filters
+    keep x instead of col and go piece by piece (col and dout with whole rows); the others
+    keep col. Output, dx, dW and db as with the whole batch in one product."""
+    from dlscratch.layers.conv_work import conv_in_pieces
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((7, *shape[1:])).astype(dtype)
+    one, pieced = (_conv(shape, FN, kernel, stride, pad, bias, dtype) for _ in range(2))
+    for conv in (one, pieced):
+        conv._parameters["W"].requires_grad = trained != "frozen W"
+        if bias:
+            conv._parameters["b"].requires_grad = trained != "frozen b"
+        conv.compute_dx = trained != "no dx"
+    out = one.forward(x)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = one.backward(dout)
+    col_bytes = one.col.nbytes // 7
+    with conv_in_pieces(None if images is None else images * col_bytes):
+        out_p = pieced.forward(x)
+        in_pieces = images is not None and pieced._whole_rows(shape[1])
+        assert (pieced.col is None) == in_pieces  # x kept instead of col
+        dx_p = pieced.backward(dout.copy())
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(out_p, out, rtol=tol, atol=tol)
+    if trained == "no dx":
+        assert dx is None and dx_p is None
+    else:
+        assert dx_p.dtype == dtype and dx_p.shape == x.shape
+        np.testing.assert_allclose(dx_p, dx, rtol=tol, atol=tol * np.abs(dx).max())
+    for name in ("W", "b") if bias else ("W",):
+        g, g_p = one._parameters[name].grad, pieced._parameters[name].grad
+        if not one._parameters[name].requires_grad:
+            assert g is None and g_p is None
+            continue
+        np.testing.assert_allclose(g_p, g, rtol=tol, atol=tol * np.abs(g).max(), err_msg=name)
+
+
+def test_training_in_pieces_keeps_x_not_col_and_leaves_dout_alone():
+    from dlscratch.layers.conv_work import conv_in_pieces
+
+    conv = Conv2d(4, 6, 3, 1, 1, rng=0)
+    x = np.random.default_rng(1).standard_normal((5, 4, 8, 8)).astype(np.float32)
+    x0 = x.copy()
+    with conv_in_pieces(2000):
+        out = conv.forward(x)
+        assert conv.col is None and conv._x is x and conv._scratch == {}
+        dout = np.ones_like(out)
+        conv.backward(dout)
+    assert np.array_equal(dout, np.ones_like(out)) and np.array_equal(x, x0)
+    conv.forward(x)  # outside: col kept, as always
+    assert conv.col is not None and conv._x is None
+
+
+def test_conv_in_pieces_is_per_thread_and_restored():
     from dlscratch.layers import conv_work
 
     seen = {}
@@ -199,8 +259,8 @@ def test_inference_in_pieces_is_per_thread_and_restored():
     def other():
         seen["other"] = getattr(conv_work._shared, "piece_bytes", None)
 
-    with conv_work.inference_in_pieces(123):
-        with conv_work.inference_in_pieces(None):
+    with conv_work.conv_in_pieces(123):
+        with conv_work.conv_in_pieces(None):
             assert conv_work._shared.piece_bytes is None
         assert conv_work._shared.piece_bytes == 123
         th = threading.Thread(target=other)

@@ -33,7 +33,8 @@ The big internal arrays are reused between calls instead of being allocated ever
 never leave the layer: in training mode ``col`` is the layer's own (backward needs it); the
 padded images, and in eval mode ``col`` too, are needed only during the call and live in work
 arrays that every convolution of the thread shares (:mod:`dlscratch.layers.conv_work`).
-Measurements: benchmarks/README.md.
+Inside the threads of ``Net.set_num_threads`` col is built a few images at a time, in the
+processor's cache (:mod:`dlscratch.layers.conv_pieces`). Measurements: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from .conv_fast import (
     turned_filters_pay,
     weight_and_bias_gradient,
 )
+from .conv_pieces import ConvPieces
 from .conv_work import ConvWorkArrays
 from .init import init_std, normal
 from .module import Module, Parameter
@@ -82,7 +84,7 @@ def _check_input(layer: Module, x: np.ndarray, W_shape: tuple[int, ...]) -> None
         )
 
 
-class Conv2d(ConvWorkArrays, Module):
+class Conv2d(ConvPieces, ConvWorkArrays, Module):
     """2-D convolution with weight ``W`` (FN, C, FH, FW) and bias ``b`` (FN,).
 
     Parameters
@@ -107,7 +109,8 @@ class Conv2d(ConvWorkArrays, Module):
     network never needs the gradient of the images (it is a fifth of a SimpleConvNet step).
     A frozen ``W`` (or ``b``) is not given a gradient: its product (sum) is not computed.
     In eval mode the forward keeps no col (inference holds one scratch for all layers); a
-    backward after it builds col again from the input.
+    backward after it builds col again from the input (as training does inside
+    ``conv_in_pieces``, :mod:`dlscratch.layers.conv_pieces`).
     """
 
     supports_compute_dx = True
@@ -147,7 +150,7 @@ class Conv2d(ConvWorkArrays, Module):
         self.x_shape: tuple[int, ...] | None = None
         self.out_shape: tuple[int, ...] | None = None
         self.col: np.ndarray | None = None  # col.T of the last forward (+ the row of ones)
-        self._eval_x: np.ndarray | None = None  # the input of the last eval-mode forward
+        self._x: np.ndarray | None = None  # the input of the last forward that kept no col
         self._scratch: dict[str, np.ndarray] = {}  # work arrays reused between calls
         self._sizes: dict[tuple[int, ...], tuple[int, int]] = {}  # see _out_sizes
 
@@ -158,7 +161,7 @@ class Conv2d(ConvWorkArrays, Module):
         _check_input(self, x, W.shape)
         b = self._parameters.get("b")
         W_b = filters_and_bias(W, None if b is None else b.data)  # [W_col.T | b]
-        if not self.training:  # inference: the same product, a few images at a time
+        if not self.training or self._trains_in_pieces(x):  # the same product, in pieces
             out_t, out_h, out_w = self._forward_in_pieces(x, W_b)
             self._keep_for_backward(x, None, out_h, out_w)
             return images(out_t, x.shape[0], out_h, out_w)
@@ -170,19 +173,20 @@ class Conv2d(ConvWorkArrays, Module):
 
     def _keep_for_backward(self, x: np.ndarray, col_t: np.ndarray | None, out_h: int,
                            out_w: int) -> None:
-        """Training mode keeps col for backward; eval mode (inference) keeps only x itself.
+        """Keep col for backward, or (``col_t`` None: built in pieces) only x itself.
 
-        In eval mode col was built in the work array that all convolutions share and is not
-        kept, and the layer's own work arrays are released: a network holds one im2col
-        scratch, not one per layer. A backward after an eval-mode forward builds col again
-        from x (eval-mode gradients stay correct, as BatchNorm's do).
+        In eval mode, and in training mode in pieces (:mod:`dlscratch.layers.conv_pieces`),
+        col was built in the work array that all convolutions share and is not kept, and the
+        layer's own work arrays are released: a network holds one im2col scratch, not one
+        per layer. Backward then builds col again from x (eval-mode gradients stay correct,
+        as BatchNorm's do).
         """
         self.x_shape = x.shape
         self.out_shape = (x.shape[0], self._parameters["W"].data.shape[0], out_h, out_w)
-        if self.training:
-            self.col, self._eval_x = col_t, None
+        if col_t is not None:
+            self.col, self._x = col_t, None
         else:
-            self.col, self._eval_x = None, x
+            self.col, self._x = None, x
             self._scratch.clear()
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
@@ -191,8 +195,10 @@ class Conv2d(ConvWorkArrays, Module):
             dW = col.T @ dout        db = sum(dout)        dx = col2im(dout @ W_col.T)
         """
         self._check_dout(dout)
-        if self.col is None:  # the forward ran in eval mode: col from its input, again
-            self.col = self._im2col_t("x", self._eval_x, self.stride, self.pad,
+        if self.col is None and self._backward_in_pieces():
+            return self._gradients_in_pieces(dout)  # the same formulas, a few images at a time
+        if self.col is None:  # the forward kept x, not col: col from x, again
+            self.col = self._im2col_t("x", self._x, self.stride, self.pad,
                                       ones_row="b" in self._parameters)[0]
         dout_t = rows(dout, self.col.dtype)  # dout.T (FN, N*out_h*out_w), a view
         dW, db = self._weight_and_bias_gradients(dout_t)  # dW = col.T @ dout, db = sum(dout)
@@ -248,7 +254,7 @@ class Conv2d(ConvWorkArrays, Module):
         return out
 
     def _check_dout(self, dout: np.ndarray) -> None:
-        if self.col is None and self._eval_x is None:
+        if self.col is None and self._x is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
         if dout.shape != self.out_shape:
             raise ValueError(
@@ -257,7 +263,7 @@ class Conv2d(ConvWorkArrays, Module):
             )
 
     def _on_dtype_change(self, dtype: np.dtype) -> None:
-        self.col = self._eval_x = None
+        self.col = self._x = None
         self._scratch.clear()
 
     def extra_repr(self) -> str:

@@ -1,9 +1,10 @@
 """Where :class:`dlscratch.layers.Conv2d` builds ``col``: work arrays reused between calls.
 
 In training mode backward needs col, so each layer keeps its own (``_work_array``). What is
-needed only during one call (the padded images, and in eval mode col itself) lives in work
-arrays shared by every convolution of the thread (:func:`shared_work_array`): a network in
-inference holds one im2col scratch instead of one per layer.
+needed only during one call (the padded images, and in eval mode col itself, or in pieces:
+:mod:`dlscratch.layers.conv_pieces`) lives in work arrays shared by every convolution of the
+thread (:func:`shared_work_array`): a network in inference holds one im2col scratch instead
+of one per layer.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .conv_fast import Im2colT, im2col_rows_views, im2col_views, output_of_rows
+from .conv_fast import Im2colT, im2col_rows_views, im2col_views
 
 _shared = threading.local()  # each thread's shared work arrays
 
 
 @contextlib.contextmanager
-def inference_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
-    """Inside the block, eval-mode convolutions of this thread build col for as many images
-    at a time as fit in ``nbytes`` (at least one image); None: the whole batch at once.
+def conv_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
+    """Inside the block, this thread's convolutions build col for as many images at a time
+    as fit in ``nbytes`` (at least one image); None: the whole batch at once. In eval mode
+    every layer does; in training mode the stride-1 layers whose col has more rows than
+    filters (:mod:`dlscratch.layers.conv_pieces`).
 
     Why per thread and only on request: with one BLAS thread (each thread of
     ``Net.set_num_threads``) a piece of col still in the cache when the product reads it
@@ -37,6 +40,12 @@ def inference_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
         yield
     finally:
         _shared.piece_bytes = before
+
+
+def piece_bytes() -> int | None:
+    """The bytes of col per piece that :func:`conv_in_pieces` set for this thread (None:
+    whole batches)."""
+    return getattr(_shared, "piece_bytes", None)
 
 
 def shared_work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -81,6 +90,20 @@ def shared_padded_images(name: str, shape: tuple[int, ...], pad_h: int, pad_w: i
         zero_borders(img, pad_h, pad_w)
         last[name] = (shape, pad_h, pad_w, dtype)
     return img
+
+
+def shared_zeroed_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """:func:`shared_work_array` whose places that no caller writes stay zero: it is set to
+    zero when the last caller of this buffer asked for another shape (for dout with zeros
+    in the columns of col that are not output positions)."""
+    arr = shared_work_array(name, shape, dtype)
+    last = getattr(_shared, "zeroed", None)
+    if last is None:
+        last = _shared.zeroed = {}
+    if last.get(name) != (shape, np.dtype(dtype)):
+        arr[...] = 0
+        last[name] = (shape, np.dtype(dtype))
+    return arr
 
 
 def zero_borders(img: np.ndarray, pad_h: int, pad_w: int) -> None:
@@ -136,58 +159,6 @@ class ConvWorkArrays:
             views = im2col_views(x_shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h,
                                  out_w)
         return views, out_h, out_w
-
-    def _forward_in_pieces(self, x: np.ndarray, W_b: np.ndarray
-                           ) -> tuple[np.ndarray, int, int]:
-        """Eval mode: ``out.T = [W_col.T | b] @ [col; 1]`` (FN, N*out_h*out_w), col built and
-        multiplied for a few images at a time, in the work array that every convolution of
-        the thread shares; and out_h, out_w.
-
-        Why: backward needs no col after an eval-mode forward, so col need never exist for the
-        whole batch. A piece of the size :func:`inference_in_pieces` sets (the whole batch
-        unless it is used) is still in the processor's cache when the product reads it; a
-        whole batch's col (22 MB for DeepConvNet's 16-filter layer at 50 images) goes out to
-        memory and back. Each column of the product is the same sum as with the whole batch
-        (the same values up to float32 rounding of the sums' order inside the BLAS). The
-        views that build a piece's col are made once per call (:meth:`_im2col_views`): made
-        for every piece, they cost as much as a tenth of the copying.
-
-        In pieces, with stride 1 and more rows in col than filters, col has whole padded rows
-        (:func:`~dlscratch.layers.conv_fast.im2col_rows_views`: faster copies, a product
-        with Wp / out_w times the columns, then the output positions copied out of it).
-        """
-        N, C, H, Wd = x.shape
-        FN = W_b.shape[0]
-        FH, FW = self._parameters["W"].data.shape[2:]
-        out_h, out_w = self._out_sizes(H, Wd, FH, FW, self.stride, self.pad, self.pad)
-        ones_row = "b" in self._parameters
-        budget = getattr(_shared, "piece_bytes", None)
-        if budget is None:
-            col_t = self._im2col_t("x", x, self.stride, self.pad, ones_row=ones_row,
-                                   work=shared_work_array)[0]
-            return W_b @ col_t, out_h, out_w
-        whole_rows = self.stride == 1 and C * FH * FW > FN
-        Wp = Wd + 2 * self.pad
-        per_image = (out_h - 1) * Wp + out_w if whole_rows else out_h * out_w  # col columns
-        step = max(1, budget // (W_b.shape[1] * per_image * W_b.itemsize))
-        out_t = np.empty((FN, N * out_h * out_w), dtype=W_b.dtype)
-        out = out_t.reshape(FN, N, out_h, out_w)
-        P = out_h * out_w
-        views, views_n = None, 0
-        for i in range(0, N, step):
-            piece = x[i:i + step]
-            n = len(piece)
-            if n != views_n:  # the first piece, and a shorter last one
-                views, views_n = self._im2col_views(
-                    "x", piece.shape, self.stride, self.pad, ones_row=ones_row,
-                    work=shared_work_array, whole_rows=whole_rows)[0], n
-            if whole_rows:
-                out_rows_t = shared_work_array("x_out", (FN, n * per_image), W_b.dtype)
-                np.matmul(W_b, views.fill(piece), out=out_rows_t)
-                out[:, i:i + n] = output_of_rows(out_rows_t, n, out_h, out_w, Wp)
-            else:
-                np.matmul(W_b, views.fill(piece), out=out_t[:, i * P:(i + n) * P])
-        return out_t, out_h, out_w
 
     def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """The layer's own work array ``name`` (col, which backward reads), kept between

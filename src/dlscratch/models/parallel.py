@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layers.conv_work import inference_in_pieces
+from ..layers.conv_work import conv_in_pieces
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 from .batch_sums import BatchSums
@@ -74,12 +74,12 @@ def check_threads(value: Any, name: str = "threads") -> int:
 
 def _in_pieces(job):
     def run():
-        with inference_in_pieces(PIECE_BYTES):
+        with conv_in_pieces(PIECE_BYTES):
             return job()
     return run
 
 
-#: eval-mode convolutions in a part build col for this many bytes of images at a time
+#: convolutions in a part build col for this many bytes of images at a time
 PIECE_BYTES = 2**20
 
 
@@ -170,8 +170,8 @@ class DataParallel:
 
     def _run(self, jobs: list) -> list:
         """Run the jobs (callables), the first in this thread, the others in the pool, each
-        with one BLAS thread and eval-mode convolutions in cache-sized pieces
-        (:func:`~dlscratch.layers.conv_work.inference_in_pieces`); their results in order
+        with one BLAS thread and convolutions in cache-sized pieces
+        (:func:`~dlscratch.layers.conv_work.conv_in_pieces`); their results in order
         (after all have finished, a part's error is raised)."""
         jobs = [_in_pieces(job) for job in jobs]
         if self._pool is None:
