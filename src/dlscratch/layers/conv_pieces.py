@@ -5,7 +5,7 @@ Inside :func:`~dlscratch.layers.conv_work.conv_in_pieces` (every thread of
 for pieces of n images, as many as fit in the thread's budget (1 MiB of col)::
 
     forward:   out[piece]    = [W_col.T | b] @ [col(piece); 1]
-    backward:  [dW | db]    += dout[piece] @ [col(piece); 1].T          col built again
+    backward:  [dW | db].T  += [col(piece); 1] @ dout[piece].T          col built again
                dx[piece]     = conv(dout[piece], turned filters)        FN <= C
                              = col2im(W_col @ dout[piece])              FN > C
 
@@ -113,7 +113,7 @@ class ConvPieces:
         Wp = Wd + 2 * p
         L = (out_h - 1) * Wp + out_w  # col's columns per image (whole rows)
         step = max(1, piece_bytes() // ((K + ones_row) * L * W.itemsize))
-        dW_b = np.zeros((FN, K + ones_row), dtype) if W_p.requires_grad else None
+        dW_b_t = np.zeros((K + ones_row, FN), dtype) if W_p.requires_grad else None
         dx = np.empty((C, N, H, Wd), dtype) if self.compute_dx else None
         turned = turned_filters_pay(1, p, FH, FW, FN, C)
         filters = turned_filters(W) if turned else W.reshape(FN, K).T  # (C, FN*FH*FW), (K, FN)
@@ -130,14 +130,15 @@ class ConvPieces:
                              else self._dx_col2im(dout_rows, filters, n, L))
                 views_n = n
             dout_at[...] = dout[i:i + n].transpose(1, 0, 2, 3)  # dout[piece] with whole rows
-            if dW_b is not None:
-                dW_b += dout_rows @ col.fill(x[i:i + n]).T  # [dW | db] += dout @ [col; 1].T
+            if dW_b_t is not None:  # [dW | db].T += [col; 1] @ dout.T (1.1x faster than
+                dW_b_t += col.fill(x[i:i + n]) @ dout_rows.T  # dout @ [col; 1].T, 16 filters)
             if dx is not None:
                 dx[:, i:i + n] = dx_of(dout[i:i + n])
-        if dW_b is not None:
-            W_p.accumulate(dW_b[:, :K].reshape(W.shape))
+        if dW_b_t is not None:
+            W_p.accumulate(np.ascontiguousarray(dW_b_t[:K].T).reshape(W.shape))
         if ones_row and b_p.requires_grad:
-            b_p.accumulate(dW_b[:, K].copy() if dW_b is not None else dout.sum(axis=(0, 2, 3)))
+            b_p.accumulate(dW_b_t[K].copy() if dW_b_t is not None
+                           else dout.sum(axis=(0, 2, 3)))
         return None if dx is None else dx.transpose(1, 0, 2, 3)
 
     def _dx_turned(self, n: int, turned: np.ndarray):
