@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
     tr.add_argument("--threads", metavar="N", type=c.positive_int, default=1,
                     help="split each batch over N threads (net.set_num_threads; needs "
                          "threadpoolctl: pip install \"dlscratch[parallel]\"); 2 on a 2-core "
-                         "machine trains the CNNs and the small ResNet about 1.3x faster")
+                         "machine trains the CNNs and the small ResNet 1.2-1.5x faster")
     tr.add_argument("--quiet", action="store_true", help="print only the result")
     tr.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     tr.set_defaults(func=run, parser=tr)
