@@ -25,10 +25,10 @@ def taps(img: np.ndarray, y: int, x: int, stride: int, out_h: int, out_w: int) -
 
 
 class Im2colT(NamedTuple):
-    """The views through which :func:`im2col_t` fills ``col_t`` from a batch of images, made
-    once for a batch shape (:func:`im2col_views`) and filled for each batch of that shape
-    (:meth:`fill`): a layer that builds col for a few images at a time makes them once per
-    call, not once per piece."""
+    """The views through which ``col_t = im2col(x).T`` is filled (:func:`im2col_views`), made
+    once for a batch shape and filled for each batch of that shape (:meth:`fill`): a layer
+    that builds col for a few images at a time makes them once per call, not once per
+    piece."""
 
     middle: np.ndarray  # (C, N, H, W): the middle of the padded images, where x goes
     rows: np.ndarray  # (C, FH, FW, N, out_h, out_w): col_t[:C*FH*FW]
@@ -36,8 +36,8 @@ class Im2colT(NamedTuple):
     col_t: np.ndarray
 
     def fill(self, x: np.ndarray) -> np.ndarray:
-        """Copy x (N, C, H, W) into the padded images, then every tap's values into col_t
-        (two NumPy calls); returns ``col_t``."""
+        """Copy x (N, C, H, W) into the padded images (cast to their dtype), then every tap's
+        values into col_t (two NumPy calls); returns ``col_t``."""
         self.middle[...] = x.transpose(1, 0, 2, 3)
         self.rows[...] = self.taps
         return self.col_t
@@ -46,21 +46,9 @@ class Im2colT(NamedTuple):
 def im2col_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, FH: int,
                  FW: int, stride: int, pad_h: int, pad_w: int, out_h: int, out_w: int
                  ) -> Im2colT:
-    """The views of :func:`im2col_t` for images of shape ``x_shape`` (N, C, H, W)."""
-    N, C, H, W = x_shape
-    sc, sn, sh, sw = img.strides
-    return Im2colT(
-        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W],
-        col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w),
-        np.ndarray((C, FH, FW, N, out_h, out_w), img.dtype, img, 0,
-                   (sc, sh, sw, sn, sh * stride, sw * stride)),
-        col_t)
-
-
-def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int, stride: int,
-             pad_h: int, pad_w: int, out_h: int, out_w: int) -> np.ndarray:
-    """``col_t[:C*FH*FW] = im2col(x).T``: row (c, y, x) holds the value under that tap for
-    every output position (n, i, j)::
+    """The views that fill ``col_t[:C*FH*FW] = im2col(x).T`` for images x of shape
+    ``x_shape`` (N, C, H, W): row (c, y, x) holds the value under that tap for every output
+    position (n, i, j)::
 
         col_t[(c, y, x), (n, i, j)] = xpad[n, c, i*stride + y, j*stride + x]
 
@@ -71,18 +59,24 @@ def im2col_t(x: np.ndarray, img: np.ndarray, col_t: np.ndarray, FH: int, FW: int
     batch of one image those calls cost as much as the copying).
 
     ``img`` (C, N, H + 2*pad_h, W + 2*pad_w) is a C-contiguous work array whose borders are
-    zero; x is copied into its middle channel-major (cast to img's dtype). Rows of ``col_t``
-    past C*FH*FW are left alone. Returns ``col_t``.
+    zero; :meth:`Im2colT.fill` copies x into its middle channel-major. Rows of ``col_t`` past
+    C*FH*FW are left alone.
     """
-    return im2col_views(x.shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h,
-                        out_w).fill(x)
+    N, C, H, W = x_shape
+    sc, sn, sh, sw = img.strides
+    return Im2colT(
+        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W],
+        col_t[:C * FH * FW].reshape(C, FH, FW, N, out_h, out_w),
+        np.ndarray((C, FH, FW, N, out_h, out_w), img.dtype, img, 0,
+                   (sc, sh, sw, sn, sh * stride, sw * stride)),
+        col_t)
 
 
 def im2col_rows_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, FH: int,
                       FW: int, pad_h: int, pad_w: int, out_h: int, out_w: int) -> Im2colT:
-    """Stride 1: the views of :func:`im2col_t` with whole padded rows, Wp = W + 2*pad_w columns
-    per output row (the last row of each image only out_w), (out_h - 1)*Wp + out_w columns per
-    image::
+    """Stride 1: the views of :func:`im2col_views` with whole padded rows, Wp = W + 2*pad_w
+    columns per output row (the last row of each image only out_w), (out_h - 1)*Wp + out_w
+    columns per image::
 
         col_t[(c, y, x), (n, i*Wp + j)] = xpad[n, c, i + y, j + x]      j < Wp
 
@@ -90,8 +84,8 @@ def im2col_rows_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarr
     padded row) and are cut off after the product (:func:`output_of_rows`).
 
     Why: for one (c, y, x, n) these values are one contiguous run of the padded images, which
-    NumPy copies at memory speed, while :func:`im2col_t` copies out_w values per loop step (28
-    for MNIST). For a few images whose col stays in the cache this makes a 3x3 layer with
+    NumPy copies at memory speed, while :func:`im2col_views` copies out_w values per loop step
+    (28 for MNIST). For a few images whose col stays in the cache this makes a 3x3 layer with
     16-64 channels 1.07-1.22x faster although its product has Wp / out_w times the columns.
     """
     N, C, H, W = x_shape
@@ -124,7 +118,7 @@ def col2im_t(dcol_t: np.ndarray, x_shape: tuple[int, ...], FH: int, FW: int, str
         dxpad[n, c, i*stride + y, j*stride + x] += dcol_t[(c, y, x), (n, i, j)]
 
     then the padding is cut off. FH*FW strided slice additions (the transposed layout's reason,
-    as in :func:`im2col_t`). Returns dx (N, C, H, W), a view of channel-major memory.
+    as in :func:`im2col_views`). Returns dx (N, C, H, W), a view of channel-major memory.
     """
     N, C, H, W = x_shape
     dcol = dcol_t.reshape(C, FH, FW, N, out_h, out_w)
