@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv_fast import output_of_rows, turned_filters, turned_filters_pay
+from .conv_fast import output_of_rows, turned_filters, turned_filters_pay, whole_rows_columns
 from .conv_work import piece_bytes, shared_work_array, shared_zeroed_array
 
 
@@ -72,12 +72,12 @@ class ConvPieces:
         ones_row = "b" in self._parameters
         budget = piece_bytes()
         if budget is None:
-            col_t = self._im2col_views("x", x.shape, self.stride, self.pad,
-                                       ones_row=ones_row, work=shared_work_array)[0].fill(x)
+            col_t = self._im2col_t("x", x, self.stride, self.pad, ones_row=ones_row,
+                                   work=shared_work_array)[0]
             return W_b @ col_t, out_h, out_w
         whole_rows = self._whole_rows(C)
         Wp = Wd + 2 * self.pad
-        per_image = (out_h - 1) * Wp + out_w if whole_rows else out_h * out_w  # col columns
+        per_image = whole_rows_columns(out_h, out_w, Wp) if whole_rows else out_h * out_w
         step = max(1, budget // (W_b.shape[1] * per_image * W_b.itemsize))
         out_t = np.empty((FN, N * out_h * out_w), dtype=W_b.dtype)
         out = out_t.reshape(FN, N, out_h, out_w)
@@ -111,7 +111,7 @@ class ConvPieces:
         ones_row = b_p is not None
         K = C * FH * FW
         Wp = Wd + 2 * p
-        L = (out_h - 1) * Wp + out_w  # col's columns per image (whole rows)
+        L = whole_rows_columns(out_h, out_w, Wp)  # col's columns per image
         step = max(1, piece_bytes() // ((K + ones_row) * L * W.itemsize))
         dW_b_t = np.zeros((K + ones_row, FN), dtype) if W_p.requires_grad else None
         dx = np.empty((C, N, H, Wd), dtype) if self.compute_dx else None

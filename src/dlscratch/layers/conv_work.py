@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .conv_fast import Im2colT, im2col_rows_views, im2col_views
+from .conv_fast import Im2colT, im2col_rows_views, im2col_views, whole_rows_columns
 
 _shared = threading.local()  # each thread's shared work arrays
 
@@ -83,12 +83,8 @@ def shared_padded_images(name: str, shape: tuple[int, ...], pad_h: int, pad_w: i
     shape or padding (its images may lie where these borders are), else left as they are
     (only the middle is ever written)."""
     img = shared_work_array(name, shape, dtype)
-    last = getattr(_shared, "padded", None)
-    if last is None:
-        last = _shared.padded = {}
-    if last.get(name) != (shape, pad_h, pad_w, dtype):
+    if _layout_changed(name, (shape, pad_h, pad_w, np.dtype(dtype))):
         zero_borders(img, pad_h, pad_w)
-        last[name] = (shape, pad_h, pad_w, dtype)
     return img
 
 
@@ -97,13 +93,20 @@ def shared_zeroed_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     zero when the last caller of this buffer asked for another shape (for dout with zeros
     in the columns of col that are not output positions)."""
     arr = shared_work_array(name, shape, dtype)
-    last = getattr(_shared, "zeroed", None)
-    if last is None:
-        last = _shared.zeroed = {}
-    if last.get(name) != (shape, np.dtype(dtype)):
+    if _layout_changed(name, (shape, np.dtype(dtype))):
         arr[...] = 0
-        last[name] = (shape, np.dtype(dtype))
     return arr
+
+
+def _layout_changed(name: str, layout: tuple) -> bool:
+    """Whether this thread's last caller of the work array ``name`` asked for another layout
+    (then its zeros may have been written over); remembers ``layout``."""
+    last = getattr(_shared, "layouts", None)
+    if last is None:
+        last = _shared.layouts = {}
+    changed = last.get(name) != layout
+    last[name] = layout
+    return changed
 
 
 def zero_borders(img: np.ndarray, pad_h: int, pad_w: int) -> None:
@@ -149,7 +152,8 @@ class ConvWorkArrays:
         img = shared_padded_images(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w),
                                    pad_h, pad_w, dtype)
         K = C * FH * FW
-        per_image = (out_h - 1) * (Wd + 2 * pad_w) + out_w if whole_rows else out_h * out_w
+        per_image = (whole_rows_columns(out_h, out_w, Wd + 2 * pad_w) if whole_rows
+                     else out_h * out_w)
         col_t = work(name + "_col", (K + ones_row, N * per_image), dtype)
         if ones_row:
             col_t[K] = 1
