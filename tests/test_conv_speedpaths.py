@@ -22,9 +22,10 @@ CASES = [
     ((2, 3, 9, 11), 5, 3, 2, 1, True),
     ((2, 5, 6, 6), 3, 3, 1, 1, False),
     ((2, 6, 9, 9), 4, 1, 2, 0, False),
-    ((2, 3, 7, 10), 4, (3, 2), 1, 1, True),  # non-square filters: col with whole rows
+    ((2, 3, 7, 10), 4, (3, 2), 1, 1, True),  # non-square filters: images side by side
     ((2, 5, 7, 10), 4, (3, 2), 1, 1, False),  # the same, dx with the turned filters
     ((2, 1, 6, 6), 12, 3, 1, 1, True),  # more filters than col rows: col as in training
+    ((2, 6, 5, 5), 4, 1, 1, 1, True),  # padding as large as the filter: not side by side
 ]
 
 
@@ -198,9 +199,10 @@ def test_eval_forward_in_pieces_equals_the_whole_batch(shape, FN, kernel, stride
 @pytest.mark.parametrize("shape, FN, kernel, stride, pad, bias", CASES)
 def test_training_in_pieces_gives_the_whole_batchs_output_and_gradients(
         shape, FN, kernel, stride, pad, bias, trained, images, dtype):
-    """Training inside conv_in_pieces: the stride-1 layers with more col rows than filters
-    keep x instead of col and go piece by piece (col and dout with whole rows); the others
-    keep col. Output, dx, dW and db as with the whole batch in one product."""
+    """Training inside conv_in_pieces: the stride-1 layers with padding under the filter size
+    and more col rows than filters keep x instead of col and go piece by piece (the images
+    side by side; dx and dW from dout's col); the others keep col. Output, dx, dW and db as
+    with the whole batch in one product."""
     from dlscratch.layers.conv_work import conv_in_pieces
 
     rng = np.random.default_rng(6)
@@ -217,7 +219,7 @@ def test_training_in_pieces_gives_the_whole_batchs_output_and_gradients(
     col_bytes = one.col.nbytes // 7
     with conv_in_pieces(None if images is None else images * col_bytes):
         out_p = pieced.forward(x)
-        in_pieces = images is not None and pieced._whole_rows(shape[1])
+        in_pieces = images is not None and pieced._side_by_side(shape[1])
         assert (pieced.col is None) == in_pieces  # x kept instead of col
         dx_p = pieced.backward(dout.copy())
     tol = 1e-12 if dtype == np.float64 else 2e-5
@@ -268,3 +270,59 @@ def test_conv_in_pieces_is_per_thread_and_restored():
         th.join()
     assert seen["other"] is None
     assert conv_work._shared.piece_bytes is None
+
+
+@pytest.mark.parametrize("n, H, W, FH, FW, pad_h, pad_w",
+                         [(1, 5, 6, 3, 3, 1, 1), (3, 5, 6, 3, 3, 1, 1), (3, 4, 4, 3, 3, 2, 2),
+                          (2, 5, 7, 3, 2, 1, 1), (4, 3, 3, 3, 3, 0, 0), (3, 4, 5, 1, 1, 0, 0)])
+def test_side_by_side_col_holds_the_books_col_at_the_output_positions(n, H, W, FH, FW, pad_h,
+                                                                      pad_w):
+    """im2col_side_by_side_views against the book's im2col: at every output position of
+    every image, the column of the wide col is the book's row of col."""
+    from dlscratch.layers.conv_fast import SideBySide, im2col_side_by_side_views
+
+    C = 2
+    x = np.random.default_rng(9).standard_normal((n, C, H, W))
+    out_h, out_w = H + 2 * pad_h - FH + 1, W + 2 * pad_w - FW + 1
+    layout = SideBySide(n, H, W, pad_h, pad_w, out_h, out_w)
+    wide = np.zeros((C, (H + 2 * pad_h) * layout.Wr))
+    col_t = np.full((C * FH * FW, layout.columns), np.nan)
+    views, got = im2col_side_by_side_views(x.shape, wide, col_t, FH, FW, pad_h, pad_w, out_h,
+                                           out_w)
+    assert got == layout
+    views.fill(x)
+    at = layout.positions(col_t)  # (C*FH*FW, n, out_h, out_w)
+    xpad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    book = np.empty((n, out_h, out_w, C, FH, FW))
+    for i in range(out_h):
+        for j in range(out_w):
+            book[:, i, j] = xpad[:, :, i:i + FH, j:j + FW]
+    np.testing.assert_array_equal(at, book.reshape(n, out_h, out_w, -1).transpose(3, 0, 1, 2))
+    np.testing.assert_array_equal(layout.images(wide), x.transpose(1, 0, 2, 3))
+    assert np.count_nonzero(wide) == np.count_nonzero(x)  # zeros everywhere else
+
+
+def test_layers_whose_wide_images_have_one_shape_but_other_places_see_zeros():
+    """Two layers whose wide images have the same shape (C, Hp*Wr) with the images in other
+    places (2 images of 13x13 side by side, 1 image of 13x27): after one, the other's zero
+    padding must be zero again, in forward and in backward (x at dx's positions)."""
+    from dlscratch.layers.conv_work import conv_in_pieces
+
+    rng = np.random.default_rng(10)
+    two = _conv((2, 3, 13, 13), 2, 3, 1, 1, True, np.float64, seed=1)
+    one = _conv((1, 3, 13, 27), 2, 3, 1, 1, True, np.float64, seed=2)
+    xs = {two: rng.standard_normal((2, 3, 13, 13)) + 5, one: rng.standard_normal((1, 3, 13, 27)) + 5}
+    refs = {}
+    for conv, x in xs.items():  # the whole batch in one product: the reference
+        out = conv.forward(x)
+        dout = rng.standard_normal(out.shape)
+        refs[conv] = (out.copy(), dout, conv.backward(dout).copy(), conv.dW.copy())
+        conv.zero_grad()
+    with conv_in_pieces(10**6):  # both images of `two` in one piece
+        for conv in (one, two, one, two):
+            out = conv.forward(xs[conv])
+            want_out, dout, want_dx, want_dW = refs[conv]
+            np.testing.assert_allclose(out, want_out, rtol=1e-12, atol=1e-12)
+            conv.zero_grad()
+            np.testing.assert_allclose(conv.backward(dout), want_dx, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(conv.dW, want_dW, rtol=1e-12, atol=1e-12)

@@ -30,9 +30,9 @@ class Im2colT(NamedTuple):
     that builds col for a few images at a time makes them once per call, not once per
     piece."""
 
-    middle: np.ndarray  # (C, N, H, W): the middle of the padded images, where x goes
-    rows: np.ndarray  # (C, FH, FW, N, out_h, out_w): col_t[:C*FH*FW]
-    taps: np.ndarray  # (C, FH, FW, N, out_h, out_w): taps(img, y, x) for every (y, x)
+    middle: np.ndarray  # (C, N, H, W): where x goes in the padded images
+    rows: np.ndarray  # col_t[:C*FH*FW] as (C, FH, FW, ...)
+    taps: np.ndarray  # the padded images' values under every tap (y, x), shaped as rows
     col_t: np.ndarray
 
     def fill(self, x: np.ndarray) -> np.ndarray:
@@ -72,48 +72,84 @@ def im2col_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, F
         col_t)
 
 
-def whole_rows_columns(out_h: int, out_w: int, Wp: int) -> int:
-    """Columns per image of col with whole padded rows (:func:`im2col_rows_views`):
-    (out_h - 1)*Wp + out_w."""
-    return (out_h - 1) * Wp + out_w
+class SideBySide(NamedTuple):
+    """n images of H x W side by side in one wide padded image, for a stride-1 convolution with
+    FH x FW filters and padding (pad_h, pad_w) <= (FH - 1, FW - 1)::
 
+        wide[c, pad_h + r, pad_w + k*(W + pad_w) + v] = x[k, c, r, v]       zeros elsewhere
 
-def im2col_rows_views(x_shape: tuple[int, ...], img: np.ndarray, col_t: np.ndarray, FH: int,
-                      FW: int, pad_h: int, pad_w: int, out_h: int, out_w: int) -> Im2colT:
-    """Stride 1: the views of :func:`im2col_views` with whole padded rows, Wp = W + 2*pad_w
-    columns per output row (the last row of each image only out_w), (out_h - 1)*Wp + out_w
-    columns per image::
+    (C, Hp, Wr) with Hp = H + 2*pad_h and Wr = pad_w + n*(W + pad_w): each image's right
+    padding is the next one's left padding. Stored flat, (C, Hp*Wr), its convolution is one
+    im2col and one product over ``columns`` positions q, from which every image's output is
+    read (:meth:`positions`)::
 
-        col_t[(c, y, x), (n, i*Wp + j)] = xpad[n, c, i + y, j + x]      j < Wp
+        col_t[(c, y, x), q] = wide[c].flat[q + y*Wr + x]
+        out of image k at (i, j):  q = i*Wr + k*(W + pad_w) + j        (i < out_h, j < out_w)
 
-    where the columns with j >= out_w are not output positions (j + x runs into the next
-    padded row) and are cut off after the product (:func:`output_of_rows`).
-
-    Why: for one (c, y, x, n) these values are one contiguous run of the padded images, which
-    NumPy copies at memory speed, while :func:`im2col_views` copies out_w values per loop step
-    (28 for MNIST). For a few images whose col stays in the cache this makes a 3x3 layer with
-    16-64 channels 1.07-1.22x faster although its product has Wp / out_w times the columns.
+    The other columns (between the images, and where a row runs into the next) are not output
+    positions. Why: the copy into col_t is one contiguous run per (c, y, x) instead of out_w
+    values per loop step of NumPy's strided copy, and the images share their padding: col
+    has about (W + pad_w) / out_w times the output positions' columns (per image separately:
+    (W + 2*pad_w) / out_w). For a few images whose col stays in the cache this makes a 3x3
+    layer with 16-64 channels 1.1-1.3x faster (benchmarks/README.md).
     """
-    N, C, H, W = x_shape
-    L = whole_rows_columns(out_h, out_w, W + 2 * pad_w)
-    sc, sn, sh, sw = img.strides
+
+    n: int
+    H: int
+    W: int
+    pad_h: int
+    pad_w: int
+    out_h: int
+    out_w: int
+
+    @property
+    def Wr(self) -> int:
+        """The wide image's row length, pad_w + n*(W + pad_w)."""
+        return self.pad_w + self.n * (self.W + self.pad_w)
+
+    @property
+    def columns(self) -> int:
+        """col_t's columns: up to the last output position, (out_h - 1)*Wr + (n - 1)*(W +
+        pad_w) + out_w."""
+        return (self.out_h - 1) * self.Wr + (self.n - 1) * (self.W + self.pad_w) + self.out_w
+
+    def images(self, wide: np.ndarray) -> np.ndarray:
+        """The view (C, n, H, W) of ``wide`` (C, Hp*Wr) where the images go."""
+        sc, s = wide.strides
+        return np.ndarray((wide.shape[0], self.n, self.H, self.W), wide.dtype, wide,
+                          (self.pad_h * self.Wr + self.pad_w) * s,
+                          (sc, (self.W + self.pad_w) * s, self.Wr * s, s))
+
+    def positions(self, a_t: np.ndarray) -> np.ndarray:
+        """The output positions (F, n, out_h, out_w) of a product ``a_t`` (F, columns): a
+        strided view."""
+        sf, s = a_t.strides
+        return np.ndarray((a_t.shape[0], self.n, self.out_h, self.out_w), a_t.dtype, a_t, 0,
+                          (sf, (self.W + self.pad_w) * s, self.Wr * s, s))
+
+
+def side_by_side_fits(FH: int, FW: int, stride: int, pad: int) -> bool:
+    """Whether :class:`SideBySide` can lay out a convolution's images: stride 1, and padding
+    under the filter size (else one image's outputs would reach into the next one's)."""
+    return stride == 1 and pad < FH and pad < FW
+
+
+def im2col_side_by_side_views(x_shape: tuple[int, ...], wide: np.ndarray, col_t: np.ndarray,
+                              FH: int, FW: int, pad_h: int, pad_w: int, out_h: int, out_w: int
+                              ) -> tuple[Im2colT, SideBySide]:
+    """The views of :func:`im2col_views` for images x (n, C, H, W) laid side by side
+    (:class:`SideBySide`, whose formula they fill), and the layout. ``wide`` (C, Hp*Wr) is a
+    work array that is zero outside the images' places; ``col_t`` has ``layout.columns``
+    columns."""
+    n, C, H, W = x_shape
+    layout = SideBySide(n, H, W, pad_h, pad_w, out_h, out_w)
+    sc, s = wide.strides
+    Wr, L = layout.Wr, layout.columns
     return Im2colT(
-        img[:, :, pad_h:pad_h + H, pad_w:pad_w + W],
-        col_t[:C * FH * FW].reshape(C, FH, FW, N, L),
-        np.ndarray((C, FH, FW, N, L), img.dtype, img, 0, (sc, sh, sw, sn, sw)),
-        col_t)
-
-
-def output_of_rows(out_rows_t: np.ndarray, N: int, out_h: int, out_w: int, Wp: int
-                   ) -> np.ndarray:
-    """The output positions (F, N, out_h, out_w) of a product with :func:`im2col_rows_views`'s
-    col_t, (F, N*((out_h - 1)*Wp + out_w)): a strided view that leaves out the columns
-    j >= out_w."""
-    F = out_rows_t.shape[0]
-    L = whole_rows_columns(out_h, out_w, Wp)
-    sf, sj = out_rows_t.strides
-    return np.ndarray((F, N, out_h, out_w), out_rows_t.dtype, out_rows_t, 0,
-                      (sf, L * sj, Wp * sj, sj))
+        layout.images(wide),
+        col_t[:C * FH * FW].reshape(C, FH, FW, L),
+        np.ndarray((C, FH, FW, L), wide.dtype, wide, 0, (sc, Wr * s, s, s)),
+        col_t), layout
 
 
 def col2im_t(dcol_t: np.ndarray, x_shape: tuple[int, ...], FH: int, FW: int, stride: int,

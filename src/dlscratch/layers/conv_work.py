@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .conv_fast import Im2colT, im2col_rows_views, im2col_views, whole_rows_columns
+from .conv_fast import Im2colT, SideBySide, im2col_side_by_side_views, im2col_views
 
 _shared = threading.local()  # each thread's shared work arrays
 
@@ -88,12 +88,13 @@ def shared_padded_images(name: str, shape: tuple[int, ...], pad_h: int, pad_w: i
     return img
 
 
-def shared_zeroed_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+def shared_zeroed_array(name: str, shape: tuple[int, ...], dtype, layout: tuple = ()
+                        ) -> np.ndarray:
     """:func:`shared_work_array` whose places that no caller writes stay zero: it is set to
-    zero when the last caller of this buffer asked for another shape (for dout with zeros
-    in the columns of col that are not output positions)."""
+    zero when the last caller of this buffer asked for another shape or ``layout`` (what
+    decides which places are written: two layouts can have one shape)."""
     arr = shared_work_array(name, shape, dtype)
-    if _layout_changed(name, (shape, np.dtype(dtype))):
+    if _layout_changed(name, (shape, np.dtype(dtype), layout)):
         arr[...] = 0
     return arr
 
@@ -135,34 +136,54 @@ class ConvWorkArrays:
 
     def _im2col_views(self, name: str, x_shape: tuple[int, ...], stride: int,
                       pad: int | tuple[int, int], *, ones_row: bool = False,
-                      filters: tuple[int, int] | None = None, dtype=None, work=None,
-                      whole_rows: bool = False) -> tuple[Im2colT, int, int]:
+                      filters: tuple[int, int] | None = None, dtype=None, work=None
+                      ) -> tuple[Im2colT, int, int]:
         """The work arrays of :meth:`_im2col_t` for images of shape ``x_shape``, as the views
-        that fill them (:class:`~dlscratch.layers.conv_fast.Im2colT`), and out_h, out_w.
-        ``whole_rows`` (stride 1): col with whole padded rows
-        (:func:`~dlscratch.layers.conv_fast.im2col_rows_views`)."""
+        that fill them (:class:`~dlscratch.layers.conv_fast.Im2colT`), and out_h, out_w."""
         work = work or self._work_array
-        W = self._parameters["W"].data
-        FH, FW = filters or W.shape[2:]
-        pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
-        dtype = W.dtype if dtype is None else dtype
+        FH, FW, pad_h, pad_w, dtype = self._geometry(pad, filters, dtype)
         N, C, H, Wd = x_shape
         out_h, out_w = self._out_sizes(H, Wd, FH, FW, stride, pad_h, pad_w)
         # the padded images are needed only while col is built: one array for all layers
         img = shared_padded_images(name + "_img", (C, N, H + 2 * pad_h, Wd + 2 * pad_w),
                                    pad_h, pad_w, dtype)
-        K = C * FH * FW
-        per_image = (whole_rows_columns(out_h, out_w, Wd + 2 * pad_w) if whole_rows
-                     else out_h * out_w)
-        col_t = work(name + "_col", (K + ones_row, N * per_image), dtype)
+        col_t = self._col_t(work, name, C * FH * FW, ones_row, N * out_h * out_w, dtype)
+        views = im2col_views(x_shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h, out_w)
+        return views, out_h, out_w
+
+    def _im2col_side_by_side(self, name: str, x_shape: tuple[int, ...],
+                             pad: int | tuple[int, int], *, ones_row: bool = False,
+                             filters: tuple[int, int] | None = None, dtype=None
+                             ) -> tuple[Im2colT, SideBySide]:
+        """Stride 1: the views that fill ``im2col(x).T`` for images of shape ``x_shape`` laid
+        side by side (:func:`~dlscratch.layers.conv_fast.im2col_side_by_side_views`), in
+        work arrays shared by the thread's convolutions, and the layout."""
+        FH, FW, pad_h, pad_w, dtype = self._geometry(pad, filters, dtype)
+        n, C, H, Wd = x_shape
+        out_h, out_w = self._out_sizes(H, Wd, FH, FW, 1, pad_h, pad_w)
+        layout = SideBySide(n, H, Wd, pad_h, pad_w, out_h, out_w)
+        wide = shared_zeroed_array(name + "_wide", (C, (H + 2 * pad_h) * layout.Wr), dtype,
+                                   layout)
+        col_t = self._col_t(shared_work_array, name, C * FH * FW, ones_row, layout.columns,
+                            dtype)
+        return im2col_side_by_side_views(x_shape, wide, col_t, FH, FW, pad_h, pad_w, out_h,
+                                         out_w)
+
+    def _geometry(self, pad: int | tuple[int, int], filters: tuple[int, int] | None, dtype):
+        """FH, FW (W's unless given), pad_h, pad_w (``pad`` an int or a pair) and the dtype
+        (W's unless given)."""
+        W = self._parameters["W"].data
+        FH, FW = filters or W.shape[2:]
+        pad_h, pad_w = (pad, pad) if isinstance(pad, int) else pad
+        return FH, FW, pad_h, pad_w, W.dtype if dtype is None else dtype
+
+    @staticmethod
+    def _col_t(work, name: str, K: int, ones_row: bool, columns: int, dtype) -> np.ndarray:
+        """col_t (K (+ 1), columns) from ``work``, its last row ones with ``ones_row``."""
+        col_t = work(name + "_col", (K + ones_row, columns), dtype)
         if ones_row:
             col_t[K] = 1
-        if whole_rows:
-            views = im2col_rows_views(x_shape, img, col_t, FH, FW, pad_h, pad_w, out_h, out_w)
-        else:
-            views = im2col_views(x_shape, img, col_t, FH, FW, stride, pad_h, pad_w, out_h,
-                                 out_w)
-        return views, out_h, out_w
+        return col_t
 
     def _work_array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
         """The layer's own work array ``name`` (col, which backward reads), kept between
