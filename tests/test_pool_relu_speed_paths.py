@@ -1,7 +1,8 @@
 """What a faster ReLU, 2x2 max pooling or Adam must keep: NaN routing, ties and exact values.
 
-Faster forms of these layers were measured (benchmarks/README.md) and none was kept; these tests
-pin the behaviour any such form has to reproduce, beyond the tie tests of tests/test_pool.py.
+Faster forms of these layers were measured (benchmarks/README.md); ReLU's forward against a row
+of zeros (``max_with_zero``) was kept. These tests pin the behaviour any such form has to
+reproduce, beyond the tie tests of tests/test_pool.py.
 """
 
 from __future__ import annotations
@@ -153,3 +154,40 @@ def test_adam_steps_equal_the_reference_formula_to_the_bit(dtype):
     for i, (m, v) in enumerate(zip(ms, vs)):
         np.testing.assert_array_equal(opt.state[i]["m"], m)
         np.testing.assert_array_equal(opt.state[i]["v"], v)
+
+
+SPECIAL = [NAN, -NAN, INF, -INF, 0.0, -0.0, 1e-45, -1e-45, 1e-310, -1e-310, 3.5, -2.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(0,), (7,), (16384,), (16385,), (3, 16384 + 5),
+                                   (5, 16, 28, 28), (2, 3, 4, 5, 6)])
+def test_max_with_zero_is_np_maximum_to_the_bit_in_its_memory_order(shape, dtype):
+    """Every value (NaN, infinities, signed zeros, subnormals) and the memory order of
+    ``np.maximum(x, 0)``, for arrays contiguous in some axis order (transposed, as a
+    convolution's channel-major output) and for arrays that are not (every other row)."""
+    from dlscratch.layers.activation import max_with_zero
+
+    x = np.random.default_rng(11).standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[:min(flat.size, len(SPECIAL))] = np.array(SPECIAL, dtype)[:flat.size]
+    flat[-min(flat.size, len(SPECIAL)):] = np.array(SPECIAL, dtype)[:flat.size][::-1]
+    views = [x] if x.ndim < 2 else [x, x.T, x.swapaxes(0, 1), x[::2], x[..., ::3]]
+    for v in views:
+        got, want = max_with_zero(v), np.maximum(v, dtype(0))
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.strides == want.strides
+        np.testing.assert_array_equal(got.view(f"u{got.itemsize}"),
+                                      want.view(f"u{want.itemsize}"))  # bit for bit
+
+
+def test_relu_forward_leaves_x_alone_and_returns_a_fresh_array():
+    x = np.random.default_rng(12).standard_normal((4, 3, 40, 40)).astype(np.float32)
+    x0 = x.copy()
+    relu = ReLU()
+    for mode in (relu.train, relu.eval):
+        mode()
+        y = relu.forward(x)
+        assert not np.shares_memory(y, x)
+        np.testing.assert_array_equal(x, x0)
+        np.testing.assert_array_equal(y, np.maximum(x0, np.float32(0)))

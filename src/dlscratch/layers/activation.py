@@ -10,6 +10,38 @@ import numpy as np
 from ..functions import sigmoid
 from .module import Module
 
+#: the row length of max_with_zero's rows (64 KiB of float32: in the cache beside a row of x)
+_ROW = 16384
+_zero_rows: dict[np.dtype, np.ndarray] = {}  # per dtype, read-only: shared by all threads
+
+
+def max_with_zero(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) elementwise: ``np.maximum(x, 0)``'s values (NaN stays NaN, -inf becomes 0) and
+    memory order, computed against a row of zeros.
+
+    Why: NumPy (1.26 to 2.4) runs ``maximum`` with a scalar operand through a loop that is not
+    vectorised, 4.5x slower for float32 than with two arrays (0.47 against 0.11 ms for the
+    50x16x28x28 output of DeepConvNet's first layer); ReLU takes a third of that layer's time.
+    x's memory is taken as rows of 16,384 values, each compared with one kept row of zeros.
+    Other arrays (not contiguous in any axis order, other dtypes): against ``zeros_like(x)``.
+    """
+    order = np.argsort(x.strides, kind="stable")[::-1]  # x's axes from outermost to innermost
+    in_memory = x.transpose(order)
+    if x.dtype.kind != "f" or not in_memory.flags.c_contiguous:
+        return np.maximum(x, np.zeros_like(x))
+    zeros = _zero_rows.get(x.dtype)
+    if zeros is None:
+        zeros = np.zeros(_ROW, x.dtype)
+        zeros.flags.writeable = False
+        _zero_rows[x.dtype] = zeros
+    flat = in_memory.reshape(-1)
+    out_in_memory = np.empty(in_memory.shape, x.dtype)
+    out = out_in_memory.reshape(-1)
+    whole = flat.size - flat.size % _ROW
+    np.maximum(flat[:whole].reshape(-1, _ROW), zeros, out=out[:whole].reshape(-1, _ROW))
+    np.maximum(flat[whole:], zeros[:flat.size - whole], out=out[whole:])
+    return out_in_memory.transpose(np.argsort(order))
+
 
 def _need(cache, layer: Module):
     if cache is None:
@@ -37,7 +69,7 @@ class ReLU(Module):
         else:
             self.mask, self._eval_x = None, x
         # max(x, 0) rather than x * mask: -inf * 0 is NaN, max(-inf, 0) is 0 (keeps x's dtype)
-        return np.maximum(x, x.dtype.type(0))
+        return max_with_zero(x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self.mask is None and self._eval_x is not None:
