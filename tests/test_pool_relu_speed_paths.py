@@ -173,6 +173,8 @@ def test_max_with_zero_is_np_maximum_to_the_bit_in_its_memory_order(shape, dtype
     flat[:min(flat.size, len(SPECIAL))] = np.array(SPECIAL, dtype)[:flat.size]
     flat[-min(flat.size, len(SPECIAL)):] = np.array(SPECIAL, dtype)[:flat.size][::-1]
     views = [x] if x.ndim < 2 else [x, x.T, x.swapaxes(0, 1), x[::2], x[..., ::3]]
+    if x.ndim >= 3:  # a cyclic order: its inverse is another permutation
+        views.append(x.transpose(*range(1, x.ndim), 0))
     for v in views:
         got, want = max_with_zero(v), np.maximum(v, dtype(0))
         assert got.dtype == want.dtype and got.shape == want.shape
