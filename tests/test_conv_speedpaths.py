@@ -287,9 +287,7 @@ def test_side_by_side_col_holds_the_books_col_at_the_output_positions(n, H, W, F
     layout = SideBySide(n, H, W, pad_h, pad_w, out_h, out_w)
     wide = np.zeros((C, (H + 2 * pad_h) * layout.Wr))
     col_t = np.full((C * FH * FW, layout.columns), np.nan)
-    views, got = im2col_side_by_side_views(x.shape, wide, col_t, FH, FW, pad_h, pad_w, out_h,
-                                           out_w)
-    assert got == layout
+    views = im2col_side_by_side_views(layout, wide, col_t, C, FH, FW)
     views.fill(x)
     at = layout.positions(col_t)  # (C*FH*FW, n, out_h, out_w)
     xpad = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))

@@ -135,22 +135,18 @@ def side_by_side_fits(FH: int, FW: int, stride: int, pad: int) -> bool:
     return stride == 1 and pad < FH and pad < FW
 
 
-def im2col_side_by_side_views(x_shape: tuple[int, ...], wide: np.ndarray, col_t: np.ndarray,
-                              FH: int, FW: int, pad_h: int, pad_w: int, out_h: int, out_w: int
-                              ) -> tuple[Im2colT, SideBySide]:
-    """The views of :func:`im2col_views` for images x (n, C, H, W) laid side by side
-    (:class:`SideBySide`, whose formula they fill), and the layout. ``wide`` (C, Hp*Wr) is a
-    work array that is zero outside the images' places; ``col_t`` has ``layout.columns``
-    columns."""
-    n, C, H, W = x_shape
-    layout = SideBySide(n, H, W, pad_h, pad_w, out_h, out_w)
+def im2col_side_by_side_views(layout: SideBySide, wide: np.ndarray, col_t: np.ndarray, C: int,
+                              FH: int, FW: int) -> Im2colT:
+    """The views of :func:`im2col_views` for C-channel images laid out as ``layout``
+    (:class:`SideBySide`, whose formula they fill). ``wide`` (C, Hp*Wr) is a work array that
+    is zero outside the images' places; ``col_t`` has ``layout.columns`` columns."""
     sc, s = wide.strides
-    Wr, L = layout.Wr, layout.columns
+    L = layout.columns
     return Im2colT(
         layout.images(wide),
         col_t[:C * FH * FW].reshape(C, FH, FW, L),
-        np.ndarray((C, FH, FW, L), wide.dtype, wide, 0, (sc, Wr * s, s, s)),
-        col_t), layout
+        np.ndarray((C, FH, FW, L), wide.dtype, wide, 0, (sc, layout.Wr * s, s, s)),
+        col_t)
 
 
 def col2im_t(dcol_t: np.ndarray, x_shape: tuple[int, ...], FH: int, FW: int, stride: int,
@@ -210,7 +206,7 @@ def turned_filters_pay(stride: int, pad: int, FH: int, FW: int, FN: int, C: int)
     FN <= C, since its product has FN*FH*FW inner terms against col2im's FN and its col_t
     FN*FH*FW rows against col2im's C*FH*FW.
     """
-    return stride == 1 and pad < FH and pad < FW and FN <= C
+    return side_by_side_fits(FH, FW, stride, pad) and FN <= C
 
 
 def turned_filters(W: np.ndarray) -> np.ndarray:

@@ -166,8 +166,7 @@ class ConvWorkArrays:
                                    layout)
         col_t = self._col_t(shared_work_array, name, C * FH * FW, ones_row, layout.columns,
                             dtype)
-        return im2col_side_by_side_views(x_shape, wide, col_t, FH, FW, pad_h, pad_w, out_h,
-                                         out_w)
+        return im2col_side_by_side_views(layout, wide, col_t, C, FH, FW), layout
 
     def _geometry(self, pad: int | tuple[int, int], filters: tuple[int, int] | None, dtype):
         """FH, FW (W's unless given), pad_h, pad_w (``pad`` an int or a pair) and the dtype
