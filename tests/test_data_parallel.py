@@ -319,3 +319,19 @@ def test_parts_build_inference_col_in_cache_sized_pieces(monkeypatch):
     np.testing.assert_allclose(two.predict(X_IMG), ref, rtol=1e-5, atol=1e-5)
     assert seen and set(seen) == {5000}  # every convolution of both parts, in pieces
     assert getattr(conv_work._shared, "piece_bytes", None) is None  # restored after
+
+
+def test_copies_take_buffers_replaced_later():
+    """load_state_dict replaces BatchNorm's running statistics by new arrays: the copies made
+    before must use the new ones (an eval forward over threads equals one thread's)."""
+    n = 6
+    x = (X_IMG[:1].repeat(n, axis=0) * RNG.random((n, 1, 1, 1))).astype(np.float64)
+    t = RNG.integers(0, 10, n)
+    net = resnet_small(rng=0).to(np.float64).set_num_threads(2, min_part=1)
+    net.gradient(x, t)  # the copies are made, and the running statistics move
+    other = resnet_small(rng=1).to(np.float64)
+    other.gradient(x[::-1] * 2, t)  # other running statistics
+    net.load_state_dict(other.state_dict())
+    net.eval()
+    other.eval()
+    np.testing.assert_allclose(net.predict(x), other.predict(x), rtol=1e-10, atol=1e-12)

@@ -93,7 +93,7 @@ def _structure(net: Module) -> tuple:
 def _is_setting(name: str, value: Any) -> bool:
     """A public scalar attribute (stride, p, compute_dx, scale_at_test, ...): set on a copy as
     on the network before every call (a lecture file loaded switches Dropout's mode)."""
-    return not name.startswith("_") and isinstance(value, (bool, int, float, str))
+    return name[:1] != "_" and isinstance(value, (bool, int, float, str))
 
 
 class DataParallel:
@@ -107,6 +107,7 @@ class DataParallel:
         blas_controller()  # fails now, before any work, when threadpoolctl is missing
         self._pool: ThreadPoolExecutor | None = None
         self._copies: list[Module] = []
+        self._pairs: list[list[tuple[Module, Module]]] = []  # per copy: (module, its copy)
         self._structure: tuple | None = None
 
     def __deepcopy__(self, memo: dict) -> DataParallel:
@@ -136,6 +137,8 @@ class DataParallel:
             replica.zero_grad()
             copies.append(replica)
         self._copies = copies
+        main = [m for _, m in net.named_modules()]
+        self._pairs = [list(zip(main, (r for _, r in c.named_modules()))) for c in copies]
         self._structure = _structure(net)
 
     def _synced_copies(self, n_parts: int, *, new_generators: bool = False) -> list[Module]:
@@ -149,23 +152,23 @@ class DataParallel:
         net = self.net
         if self._structure != _structure(net) or not self._copies:
             self._make_copies()
-        main = list(net.named_modules())
-        for replica in self._copies[:n_parts - 1]:
+        for pairs in self._pairs[:n_parts - 1]:
             seeded: dict[int, np.random.Generator] = {}  # a Generator shared stays shared
-            for (_, m), (_, r) in zip(main, replica.named_modules()):
+            for m, r in pairs:
                 for name, p in m._parameters.items():
                     rp = r._parameters[name]
                     rp.data, rp.requires_grad, rp.decay = p.data, p.requires_grad, p.decay
                     rp.grad = None
-                r._buffers.update(m._buffers)
-                r.__dict__.update((k, v) for k, v in vars(m).items() if _is_setting(k, v))
-                if new_generators:
-                    for k, g in vars(m).items():
-                        if isinstance(g, np.random.Generator):
-                            if id(g) not in seeded:
-                                seeded[id(g)] = np.random.default_rng(
-                                    int(g.integers(0, 2**63 - 1)))
-                            r.__dict__[k] = seeded[id(g)]
+                if m._buffers:
+                    r._buffers.update(m._buffers)
+                settings = r.__dict__
+                for k, v in vars(m).items():
+                    if _is_setting(k, v):
+                        settings[k] = v
+                    elif new_generators and isinstance(v, np.random.Generator):
+                        if id(v) not in seeded:
+                            seeded[id(v)] = np.random.default_rng(int(v.integers(0, 2**63 - 1)))
+                        settings[k] = seeded[id(v)]
         return [net, *self._copies[:n_parts - 1]]
 
     def _run(self, jobs: list) -> list:
@@ -258,7 +261,8 @@ class DataParallel:
             grads = [p.grad] + [o[i].grad for o in others]
             if any(g is None for g in grads):
                 continue  # frozen (or unused): no gradient, as with one thread
-            total = grads[0] * p.data.dtype.type(weights[0])
+            total = grads[0]  # this step's fresh array (Parameter.accumulate): summed in place
+            total *= p.data.dtype.type(weights[0])
             for w, g in zip(weights[1:], grads[1:]):
                 total += g * p.data.dtype.type(w)
             p.grad = total
