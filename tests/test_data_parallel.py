@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -335,3 +337,46 @@ def test_copies_take_buffers_replaced_later():
     net.eval()
     other.eval()
     np.testing.assert_allclose(net.predict(x), other.predict(x), rtol=1e-10, atol=1e-12)
+
+
+def test_batch_sums_slots_are_not_overwritten_before_a_slow_part_reads_them():
+    """BatchSums has one barrier per call (two sets of slots used by turns): a part that
+    reads its sums late must still get its call's sums, while the other part has gone on to
+    the next calls (of other shapes, as BatchNorm layers of other widths)."""
+    from dlscratch.models.batch_sums import BatchSums
+
+    sums = BatchSums([3, 2])
+    barrier = sums.barrier
+
+    class SlowReader:  # part 1 reads 50 ms after every barrier
+        def wait(self):
+            barrier.wait()
+            if threading.current_thread().name == "part1":
+                time.sleep(0.05)
+
+        def abort(self):
+            barrier.abort()
+
+    sums.barrier = SlowReader()
+    calls = [(np.arange(4.0) + k, np.arange(4.0) * 10 - k) for k in range(3)]  # (part 0, part 1)
+    calls += [(np.ones(7) * k, np.full(7, 2.0)) for k in range(3)]
+    results: dict[int, list] = {0: [], 1: []}
+
+    def run(p):
+        part = sums.part(p)
+        try:
+            for pair in calls:
+                results[p].append(part.total(pair[p]))
+        except BaseException:
+            barrier.abort()  # the other part must not wait for this one
+            raise
+
+    threads = [threading.Thread(target=run, args=(p,), name=f"part{p}") for p in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    for p in (0, 1):
+        assert len(results[p]) == len(calls)
+        for got, (a, b) in zip(results[p], calls):
+            np.testing.assert_array_equal(got, a + b)

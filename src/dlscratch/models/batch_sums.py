@@ -24,17 +24,24 @@ import numpy as np
 class BatchSums:
     """Per-feature sums over every part of one batch split over threads, for BatchNorm.
 
-    Each part's BatchNorm calls :meth:`total` with its own sums; the threads wait for each
-    other (a barrier) and each gets the sum over all parts, added in part order (the same
+    Each part's BatchNorm calls :meth:`_PartSums.total` with its own sums; the threads wait for
+    each other (a barrier) and each gets the sum over all parts, added in part order (the same
     result in every thread). One object per step serves every BatchNorm layer in turn: the
     parts pass through the same layers in the same order.
+
+    Two sets of slots, used by turns (call k writes set k mod 2): one barrier per call. A part
+    that writes set k mod 2 again at call k + 2 has passed the barrier of call k + 1, which
+    every part reaches only after reading the sums of call k, so no slot is overwritten
+    before everyone has read it (a second barrier per call, after the reads, cost as much as
+    the first: a BatchNorm layer of ResNet calls ``total`` three times per step).
     """
 
     def __init__(self, sizes: list[int]) -> None:
         self.batch_size = sum(sizes)
         self.weights = [n / self.batch_size for n in sizes]
         self.barrier = threading.Barrier(len(sizes))
-        self._slots: list = [None] * len(sizes)
+        self._slots: tuple[list, list] = ([None] * len(sizes), [None] * len(sizes))
+        self._calls = [0] * len(sizes)  # each part's calls of total so far (all its layers)
 
     def part(self, index: int) -> _PartSums:
         return _PartSums(self, index)
@@ -52,10 +59,11 @@ class _PartSums:
         batch's sum, in part p's scale."""
         sums, p = self.sums, self.index
         w = sums.weights
-        sums._slots[p] = local * local.dtype.type(w[p]) if weighted else local
+        slots = sums._slots[sums._calls[p] % 2]  # call k of this part: set k mod 2
+        sums._calls[p] += 1
+        slots[p] = local * local.dtype.type(w[p]) if weighted else local
         sums.barrier.wait()
-        total = sums._slots[0].copy()
-        for other in sums._slots[1:]:
+        total = slots[0].copy()
+        for other in slots[1:]:
             total += other
-        sums.barrier.wait()  # every part has read the slots before they are written again
         return total / local.dtype.type(w[p]) if weighted else total
