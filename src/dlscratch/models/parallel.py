@@ -161,14 +161,14 @@ class DataParallel:
                     rp.grad = None
                 if m._buffers:
                     r._buffers.update(m._buffers)
-                settings = r.__dict__
+                attrs = r.__dict__  # the copy's attributes
                 for k, v in vars(m).items():
                     if _is_setting(k, v):
-                        settings[k] = v
+                        attrs[k] = v
                     elif new_generators and isinstance(v, np.random.Generator):
                         if id(v) not in seeded:
                             seeded[id(v)] = np.random.default_rng(int(v.integers(0, 2**63 - 1)))
-                        settings[k] = seeded[id(v)]
+                        attrs[k] = seeded[id(v)]
         return [net, *self._copies[:n_parts - 1]]
 
     def _run(self, jobs: list) -> list:
