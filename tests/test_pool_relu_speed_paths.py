@@ -193,4 +193,3 @@ def test_relu_forward_leaves_x_alone_and_returns_a_fresh_array():
         assert not np.shares_memory(y, x)
         np.testing.assert_array_equal(x, x0)
         np.testing.assert_array_equal(y, np.maximum(x0, np.float32(0)))
-
