@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .channel_sums import channel_sums
 from .conv_fast import side_by_side_fits, turned_filters
 from .conv_work import piece_bytes, shared_work_array, shared_zeroed_array
 
@@ -131,7 +130,7 @@ class ConvPieces:
         _, _, out_h, out_w = self.out_shape
         pad_h, pad_w = FH - 1 - self.pad, FW - 1 - self.pad  # dout's, for dx
         if b_p is not None and b_p.requires_grad:
-            b_p.accumulate(channel_sums(dout))  # db = sum(dout)
+            b_p.accumulate(dout.sum(axis=(0, 2, 3)))  # db = sum(dout)
         train_W = W_p.requires_grad
         if not (train_W or self.compute_dx):
             return None

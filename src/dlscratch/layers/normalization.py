@@ -16,22 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .channel_sums import channel_dots, channel_sums
 from .module import Module, Parameter
 
 #: Added to the variance before the square root (the book writes 10e-7, i.e. 1e-6).
 BATCHNORM_EPS = 1e-5
-
-
-def _sums(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """sum(a) over the batch axes, per feature (:mod:`dlscratch.layers.channel_sums` for
-    images)."""
-    return channel_sums(a) if axes == (0, 2, 3) else a.sum(axis=axes)
-
-
-def _dots(a: np.ndarray, b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """sum(a * b) over the batch axes, per feature."""
-    return channel_dots(a, b) if axes == (0, 2, 3) else (a * b).sum(axis=axes)
 
 
 class BatchNorm(Module):
@@ -82,11 +70,15 @@ class BatchNorm(Module):
         beta = self._parameters["beta"].data.reshape(pshape)
         if self.training:
             m = x.size // gamma.size
-            if self.batch_sums is not None:  # x is one part of a batch split over threads
+            if self.batch_sums is None:
+                mu = x.mean(axis=axes, keepdims=True)
+                xc = x - mu
+                var = np.mean(xc * xc, axis=axes, keepdims=True)
+            else:  # this x is one part of a batch split over threads: the whole batch's
                 m = m // x.shape[0] * self.batch_sums.batch_size
-            mu = self._whole_batch(_sums(x, axes)).reshape(pshape) / m
-            xc = x - mu
-            var = self._whole_batch(_dots(xc, xc, axes)).reshape(pshape) / m
+                mu = self.batch_sums.total(x.sum(axis=axes, keepdims=True)) / m
+                xc = x - mu
+                var = self.batch_sums.total((xc * xc).sum(axis=axes, keepdims=True)) / m
             std = np.sqrt(var + self.eps)
             mom = self.momentum
             unbiased = var * (m / max(m - 1, 1))
@@ -103,10 +95,6 @@ class BatchNorm(Module):
         out = gamma * xn
         out += beta
         return out
-
-    def _whole_batch(self, local: np.ndarray) -> np.ndarray:
-        """A sum over this batch, or over every part of a batch split over threads."""
-        return local if self.batch_sums is None else self.batch_sums.total(local)
 
     def _eval_forward(self, x, gamma, beta, axes, pshape) -> np.ndarray:
         """Eval mode, with the running statistics as constants: ``out = gamma * (x - mean) /
@@ -131,8 +119,8 @@ class BatchNorm(Module):
             xn = (xn - eval_mean) / std
         gamma_p, beta_p = self._parameters["gamma"], self._parameters["beta"]
         need_sums = self.compute_dx and training
-        dbeta = _sums(dout, axes) if beta_p.requires_grad or need_sums else None
-        dgamma = _dots(dout, xn, axes) if gamma_p.requires_grad or need_sums else None
+        dbeta = dout.sum(axis=axes) if beta_p.requires_grad or need_sums else None
+        dgamma = (dout * xn).sum(axis=axes) if gamma_p.requires_grad or need_sums else None
         if beta_p.requires_grad:
             beta_p.accumulate(dbeta.copy())
         if gamma_p.requires_grad:
