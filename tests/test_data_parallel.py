@@ -13,6 +13,7 @@ import pytest
 from dlscratch.layers import BatchNorm, Dropout
 from dlscratch.models import DeepConvNet, MultiLayerNet, SimpleConvNet, TwoLayerNet, resnet_small
 from dlscratch.models import parallel as parallel_mod
+from dlscratch.models.batch_sums import BatchSums
 from dlscratch.optim import SGD, Adam
 
 RNG = np.random.default_rng(0)
@@ -343,8 +344,6 @@ def test_batch_sums_slots_are_not_overwritten_before_a_slow_part_reads_them():
     """BatchSums has one barrier per call (two sets of slots used by turns): a part that
     reads its sums late must still get its call's sums, while the other part has gone on to
     the next calls (of other shapes, as BatchNorm layers of other widths)."""
-    from dlscratch.models.batch_sums import BatchSums
-
     sums = BatchSums([3, 2])
     barrier = sums.barrier
 

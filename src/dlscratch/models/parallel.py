@@ -93,7 +93,7 @@ def _structure(net: Module) -> tuple:
 def _is_setting(name: str, value: Any) -> bool:
     """A public scalar attribute (stride, p, compute_dx, scale_at_test, ...): set on a copy as
     on the network before every call (a lecture file loaded switches Dropout's mode)."""
-    return name[:1] != "_" and isinstance(value, (bool, int, float, str))
+    return not name.startswith("_") and isinstance(value, (bool, int, float, str))
 
 
 class DataParallel:
