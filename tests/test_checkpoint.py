@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -435,13 +436,17 @@ def test_epoch_end_checkpoint_holds_the_callbacks_final_state(tmp_path):
     assert_same_params(params_of(fresh), params_of(ref))
 
 
-@pytest.mark.parametrize("k", [4, 8])
-def test_resume_with_threads_is_exact(tmp_path, k):
+@pytest.mark.parametrize("k, processes", [(4, False), (8, False), (4, True)])
+def test_resume_with_threads_is_exact(tmp_path, k, processes):
     """set_num_threads(2): the copies' Dropout masks come from the network's own Generator,
-    which the checkpoint saves, so a resumed run ends as an uninterrupted one."""
+    which the checkpoint saves, so a resumed run ends as an uninterrupted one (the parts in
+    threads or in worker processes)."""
+    if processes and not sys.platform.startswith("linux"):
+        pytest.skip("processes=True needs Linux")
+
     def make(seed, **kwargs):
         trainer = mlp_trainer(seed, **kwargs)
-        trainer.network.set_num_threads(2, min_part=1)
+        trainer.network.set_num_threads(2, min_part=1, processes=processes)
         return trainer
 
     ref = _reference(make, 3, tmp_path)

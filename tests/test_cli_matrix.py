@@ -169,6 +169,24 @@ def test_threads_split_batches_with_the_same_result(base):
         np.testing.assert_allclose(sb[k], sa[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
+def test_processes_give_the_threads_numbers_and_need_threads(base):
+    from helpers_cli import assert_one_line_error
+
+    cwd, _, _ = base
+    _, threads = _train(cwd, "threads2-again", *BASE, "--threads", "2")
+    _, procs = _train(cwd, "processes2", *BASE, "--threads", "2", "--processes")
+    config = json.loads((procs / "config.json").read_text())
+    assert config["threads"] == 2 and config["processes"] is True
+    assert json.loads((threads / "config.json").read_text())["processes"] is False
+    sa, sb = load_state(threads / "model.npz"), load_state(procs / "model.npz")
+    assert sa.keys() == sb.keys()
+    for k in sa:  # the same parts, the same sums in the same order: the same bits
+        np.testing.assert_array_equal(sb[k], sa[k], err_msg=k)
+    proc = dlscratch("train", "--processes", "--out", "lonely", *BASE, cwd=cwd)
+    assert_one_line_error(proc, "--processes", "--threads 2", status=2)
+    assert not (cwd / "lonely").exists()
+
+
 def test_threads_with_batchnorm_and_the_errors(tmp_path):
     from helpers_cli import assert_one_line_error, cli_env
 

@@ -61,6 +61,10 @@ def add_parser(sub) -> None:
                     help="split each batch over N threads (net.set_num_threads; needs "
                          "threadpoolctl: pip install \"dlscratch[parallel]\"); 2 on a 2-core "
                          "machine trains the CNNs and the small ResNet 1.2-1.5x faster")
+    tr.add_argument("--processes", action="store_true",
+                    help="with --threads N: run the parts after the first in worker processes "
+                         "instead of threads (Linux; the same numbers, without the threads' "
+                         "turns at Python's GIL: DeepConvNet trains about 4%% faster)")
     tr.add_argument("--quiet", action="store_true", help="print only the result")
     tr.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     tr.set_defaults(func=run, parser=tr)
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         x_test, t_test = x_test[:settings["test_limit"]], t_test[:settings["test_limit"]]
     save_path = c.check_output_file(args.save, "--save") if args.save is not None else None
     net = build_model(settings["model"], rng=settings["seed"])
-    _set_threads(net, args.threads, settings["model"])
+    _set_threads(net, args.threads, settings["model"], args.processes)
     if resume_dir is None:
         try:
             run_dir = runs.create_run_dir(args.out, settings["model"], settings["dataset"])
@@ -150,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     command = "dlscratch " + shlex.join(getattr(args, "argv", None) or sys.argv[1:])
     config = _config(settings, command, resume_dir, run_dir, len(x_train), len(x_test))
     config["threads"] = args.threads  # Dropout's masks depend on it (one stream per part)
+    config["processes"] = args.processes  # they do not depend on this
     runs.write_config(run_dir, config)
 
     # ---- training
@@ -198,15 +203,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_threads(net, threads: int, model: str) -> None:
-    """``net.set_num_threads(threads)``, refused before the run starts when threadpoolctl
-    is missing."""
+def _set_threads(net, threads: int, model: str, processes: bool = False) -> None:
+    """``net.set_num_threads(threads, processes=processes)``, refused before the run starts
+    when threadpoolctl is missing, or processes are asked for without threads or off Linux."""
+    if processes and threads == 1:
+        raise c.CliError("--processes runs the parts of a batch split by --threads N in "
+                         "worker processes: give --threads 2 (or more) too", status=2)
     if threads == 1:
         return
     try:
-        net.set_num_threads(threads)
+        net.set_num_threads(threads, processes=processes)
     except (ValueError, ImportError) as exc:
-        raise c.CliError(f"--threads {threads} with --model {model}: {exc}", status=2) from None
+        flags = f"--threads {threads}" + (" --processes" if processes else "")
+        raise c.CliError(f"{flags} with --model {model}: {exc}", status=2) from None
 
 
 def _config(settings, command, resume_dir, run_dir, n_train, n_test) -> dict:

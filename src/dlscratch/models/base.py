@@ -122,7 +122,8 @@ class Net(Module):
         return 0.0
 
     # -- threads
-    def set_num_threads(self, threads: int, *, min_part: int | None = None) -> Net:
+    def set_num_threads(self, threads: int, *, min_part: int | None = None,
+                        processes: bool = False) -> Net:
         """Split each batch over ``threads`` threads in ``gradient``, ``predict`` (eval mode),
         ``predict_labels``, ``accuracy`` and ``evaluate``; 1 (the default) runs as written.
 
@@ -134,13 +135,22 @@ class Net(Module):
         only into parts of at least ``min_part`` samples (smaller batches run in one thread);
         None: the network's :attr:`min_part` (32; DeepConvNet 8, ResNet 16). Needs
         ``threadpoolctl`` (``pip install "dlscratch[parallel]"``). Returns the network.
+
+        ``processes=True`` (Linux): the parts after the first run in worker processes, forks
+        of this one, instead of threads. The same numbers as threads (Dropout's masks too),
+        without the threads' turns at Python's GIL: DeepConvNet's training step about 4%
+        faster on 2 cores (see :mod:`dlscratch.models.workers`). The workers end with the
+        network, with ``set_num_threads`` called again, or with this process.
         """
         from .parallel import DataParallel, check_threads
 
         threads = check_threads(threads)
-        object.__setattr__(self, "_data_parallel",
-                           DataParallel(self, threads, self.min_part if min_part is None
-                                        else min_part) if threads > 1 else None)
+        old = self.__dict__.get("_data_parallel")
+        new = (DataParallel(self, threads, self.min_part if min_part is None else min_part,
+                            processes) if threads > 1 else None)
+        if old is not None:
+            old.close()  # its worker processes, if any, end now
+        object.__setattr__(self, "_data_parallel", new)
         return self
 
     @property

@@ -27,7 +27,9 @@ an optional dependency: ``pip install "dlscratch[parallel]"``), since 2 threads 
 start 2 BLAS threads on 2 cores run slower than one. The copies share the network's weight
 and buffer arrays (no copy of the weights, and an optimizer's in-place update is seen by
 all); each has its own gradients, caches and work arrays (conv layers keep theirs per
-thread). Measurements: benchmarks/README.md.
+thread). With ``processes=True`` the parts after the first run in worker processes instead
+(:mod:`dlscratch.models.workers`): the same numbers, without the threads' turns at the GIL.
+Measurements: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -100,19 +102,35 @@ class DataParallel:
     """The copies of ``net`` and the threads that run them (``Net.set_num_threads`` makes
     one; the network calls :meth:`loss_and_gradients` and :meth:`forward`)."""
 
-    def __init__(self, net: Module, threads: int, min_part: int = 32) -> None:
+    def __init__(self, net: Module, threads: int, min_part: int = 32,
+                 processes: bool = False) -> None:
         self.net = net
         self.threads = check_threads(threads)
         self.min_part = check_threads(min_part, "min_part")
+        if not isinstance(processes, bool):
+            raise ValueError(f"processes must be True or False, got {processes!r}")
+        self.processes = processes
+        if processes:
+            from .workers import check_processes_supported
+
+            check_processes_supported()
         blas_controller()  # fails now, before any work, when threadpoolctl is missing
         self._pool: ThreadPoolExecutor | None = None
         self._copies: list[Module] = []
         self._pairs: list[list[tuple[Module, Module]]] = []  # per copy: (module, its copy)
         self._structure: tuple | None = None
+        self._workers: Any = None  # ProcessWorkers, made on first use (processes=True)
 
     def __deepcopy__(self, memo: dict) -> DataParallel:
-        """A copied network gets its own copies and threads (made on first use)."""
-        return DataParallel(memo.get(id(self.net), self.net), self.threads, self.min_part)
+        """A copied network gets its own copies, threads or processes (made on first use)."""
+        return DataParallel(memo.get(id(self.net), self.net), self.threads, self.min_part,
+                            self.processes)
+
+    def close(self) -> None:
+        """End the worker processes now (else when this object is dropped or Python ends)."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     # ------------------------------------------------------------------ the copies
     def _make_copies(self) -> None:
@@ -200,6 +218,31 @@ class DataParallel:
             raise errors[0]
         return results
 
+    def _live_workers(self) -> Any:
+        """The worker processes (:class:`~dlscratch.models.workers.ProcessWorkers`), started
+        anew when there are none or the network's structure has changed."""
+        structure = _structure(self.net)
+        workers = self._workers
+        if workers is not None and (workers.closed or workers.structure != structure):
+            self.close()
+            workers = None
+        if workers is None:
+            from .workers import ProcessWorkers
+
+            workers = self._workers = ProcessWorkers(self.net, self.threads - 1, structure)
+        return workers
+
+    def _in_processes(self, kind: str, x: np.ndarray, t: np.ndarray | None,
+                      parts: list[slice], own: Any, workers: Any = None) -> Any:
+        """:meth:`ProcessWorkers.run <dlscratch.models.workers.ProcessWorkers.run>`, own
+        (part 0) with one BLAS thread and convolutions in pieces."""
+        workers = workers or self._live_workers()
+        try:
+            return workers.run(kind, x, t, parts, _in_pieces(own))
+        finally:
+            if workers.closed:  # a worker ended, or Ctrl-C while waiting: new ones next call
+                self._workers = None
+
     def _parts(self, n: int) -> list[slice]:
         """Contiguous parts of n samples, as equal as can be: at most ``threads`` parts, and
         none under ``min_part`` samples (a smaller batch runs in this thread alone: the
@@ -214,9 +257,13 @@ class DataParallel:
         parts = self._parts(len(x))
         if len(parts) == 1:
             return self.net.forward(x)
-        copies = self._synced_copies(len(parts))
-        outs = self._run([(lambda m=m, s=s: m.forward(x[s]))
-                          for m, s in zip(copies, parts)])
+        if self.processes:
+            outs = self._in_processes("forward", x, None, parts,
+                                      lambda: self.net.forward(x[parts[0]]))
+        else:
+            copies = self._synced_copies(len(parts))
+            outs = self._run([(lambda m=m, s=s: m.forward(x[s]))
+                              for m, s in zip(copies, parts)])
         return np.concatenate(outs, axis=0)
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray) -> float:
@@ -230,11 +277,9 @@ class DataParallel:
             loss = net.loss(x, t)
             net.backward(1.0)
             return float(loss)
-        copies = self._synced_copies(len(parts), new_generators=True)
+        sizes = [s.stop - s.start for s in parts]
 
-        sums = BatchSums([s.stop - s.start for s in parts])
-
-        def job(m: Module, s: slice, index: int):
+        def job(m: Module, s: slice, index: int, sums: BatchSums):
             norms = [b for b in m.modules() if isinstance(b, BatchNorm)]
 
             def run():
@@ -253,12 +298,20 @@ class DataParallel:
                         b.batch_sums = None
             return run
 
-        losses = self._run([job(m, s, i) for i, (m, s) in enumerate(zip(copies, parts))])
+        if self.processes:
+            workers = self._live_workers()
+            sums = BatchSums(sizes, barrier=workers.barrier(len(parts)), slots=workers.slots)
+            losses, others = self._in_processes("train", x, t, parts,
+                                                job(net, parts[0], 0, sums), workers)
+        else:
+            copies = self._synced_copies(len(parts), new_generators=True)
+            sums = BatchSums(sizes)
+            losses = self._run([job(m, s, i, sums)
+                                for i, (m, s) in enumerate(zip(copies, parts))])
+            others = [[p.grad for p in c.parameters()] for c in copies[1:]]
         weights = sums.weights  # n_p / N
-        mains = net.parameters()
-        others = [c.parameters() for c in copies[1:]]
-        for i, p in enumerate(mains):
-            grads = [p.grad] + [o[i].grad for o in others]
+        for i, p in enumerate(net.parameters()):
+            grads = [p.grad] + [o[i] for o in others]
             if any(g is None for g in grads):
                 continue  # frozen (or unused): no gradient, as with one thread
             total = grads[0]  # this step's fresh array (Parameter.accumulate): summed in place
