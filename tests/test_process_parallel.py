@@ -295,7 +295,10 @@ def test_workers_end_with_set_num_threads_and_with_the_network():
     net.gradient(X_IMG, T_IMG)
     pids = worker_pids(net)
     assert len(pids) == 2
+    start = time.monotonic()
     net.set_num_threads(2, min_part=1, processes=True)
+    # each worker sees its pipe close at once (none holds another's end): no 2 s wait and kill
+    assert time.monotonic() - start < 1.5
     assert all(ended(pid, 5) for pid in pids)
     net.gradient(X_IMG, T_IMG)
     pids = worker_pids(net)
@@ -383,3 +386,35 @@ def test_multiprocessing_is_imported_only_for_processes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout.split()
     assert out == ["False", "False", "True", "True"]
+
+
+def test_a_worker_never_runs_the_parents_clean_ups():
+    """Garbage inherited at the fork (here a network with live workers, in a reference cycle)
+    collected in a worker would run that network's shut-down there, on a lock the forking
+    thread held: the worker would hang, and this process with it."""
+    code = textwrap.dedent("""
+        import gc, os, numpy as np
+        from dlscratch.models import DeepConvNet
+        x, t = np.zeros((4, 1, 28, 28), np.float32), np.arange(4)
+        old = DeepConvNet(rng=0).set_num_threads(2, min_part=1, processes=True)
+        old.gradient(x, t)
+        old.cycle = [old]  # garbage only the collector can free
+        del old
+        gc.disable()  # it stays until a collection in the worker
+        net = DeepConvNet(rng=0).set_num_threads(2, min_part=1, processes=True)
+        layer = net.layers["Relu1"]
+        home = os.getpid()
+        original = type(layer).forward
+        def collecting(self, x):
+            if os.getpid() != home:
+                gc.collect()
+            return original(self, x)
+        type(layer).forward = collecting
+        net.gradient(x, t)
+        net.gradient(x, t)
+        print("done", flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.split() == ["done"], proc.stderr
+    assert proc.stderr == ""  # no clean-up ran in the worker (it would fail there)

@@ -15,6 +15,7 @@ themselves left in the worker's slots of the shared block.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -45,6 +46,10 @@ def serve(workers: Any, net: Module, j: int, conn: Any, lifeline: int, held: Any
     parent has ended; ``held``: what the parent holds, closed here first."""
     from .parallel import PIECE_BYTES, blas_controller
 
+    # Everything this fork got from the parent stays out of its garbage collector: collected
+    # here, a parent's object would run its clean-up in the wrong process (another network's
+    # shut-down, waiting on a lock that the forking thread held at the fork: for ever).
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     for end in held.conns:
         end.close()

@@ -53,10 +53,11 @@ class _Held:
     """What this process holds that no worker may keep, whichever network it serves: the
     parent's ends of every worker's pipe, the lifelines' write ends, the watchers' pipes. A
     worker closes them all first (it got copies at its fork); one kept would keep another
-    network's worker from seeing its pipe close. ``lock``: no fork while they change."""
+    network's worker from seeing its pipe close. ``lock``: no fork while they change (an
+    RLock: the garbage collector may run a network's shut-down in the thread that holds it)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.conns: set[Any] = set()
         self.fds: set[int] = set()
 
@@ -322,7 +323,8 @@ def _shut_down(procs: list, conns: list, fds: tuple, watchers: list) -> None:
             _HELD.fds.discard(fd)
             os.close(fd)
     for watcher in watchers:
-        watcher.join()
+        if watcher is not threading.current_thread():
+            watcher.join()
     with _HELD.lock:
         _HELD.fds.discard(stop_r)
         os.close(stop_r)
