@@ -183,7 +183,7 @@ def test_workers_follow_every_change_of_the_network():
     assert worker_pids(b) != pids and ended(pids[0])
 
 
-def test_buffers_and_freezing_reach_the_workers():
+def test_buffers_and_freezing_reach_the_workers(monkeypatch):
     a, b = pair(lambda: resnet_small(rng=2))
     a.eval()
     b.eval()
@@ -195,8 +195,15 @@ def test_buffers_and_freezing_reach_the_workers():
     for net in (a, b):
         net.train()
         net.freeze("layer1")  # frozen after the workers were made
+    answers = []
+    run = ProcessWorkers.run
+    monkeypatch.setattr(ProcessWorkers, "run", lambda *args: answers.append(run(*args))
+                        or answers[-1])
     assert_same_bits(a, b, X_IMG, T_IMG)
+    frozen = [name.startswith("layer1.") for name, _ in b.named_parameters()]
     assert all(p.grad is None for name, p in b.named_parameters() if name.startswith("layer1."))
+    worker_grads = answers[-1][1][0]  # the worker did no work for them either
+    assert [g is None for g in worker_grads] == frozen
 
 
 def test_a_workers_error_is_raised_with_its_traceback_and_the_workers_stay():
@@ -295,6 +302,8 @@ def test_workers_end_with_set_num_threads_and_with_the_network():
     net.gradient(X_IMG, T_IMG)
     pids = worker_pids(net)
     assert len(pids) == 2
+    later = small_simple().set_num_threads(2, min_part=1, processes=True)
+    later.gradient(X_IMG, T_IMG)  # forked after net's workers: got copies of their pipes
     start = time.monotonic()
     net.set_num_threads(2, min_part=1, processes=True)
     # each worker sees its pipe close at once (none holds another's end): no 2 s wait and kill
