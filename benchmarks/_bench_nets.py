@@ -52,10 +52,11 @@ class Ours:
     name = "dlscratch"
 
     def __init__(self, kind: str, dropout_ratio: float = 0.5, lr: float = 1e-3, seed: int = 0,
-                 threads: int = 1):
+                 threads: int = 1, processes: bool = False):
         self.net = (SimpleConvNet(rng=seed) if kind == "simple"
                     else DeepConvNet(dropout_ratio=dropout_ratio, rng=seed))
-        self.net.set_num_threads(threads)  # > 1: the batch split over threads
+        # > 1: the batch split over threads (processes: the parts after the first in workers)
+        self.net.set_num_threads(threads, processes=processes and threads > 1)
         self.opt = Adam(self.net.parameters(), lr=lr)
 
     def step(self, x, t):

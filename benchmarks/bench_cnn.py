@@ -67,6 +67,9 @@ def parse_args(argv=None):
                     help="dlscratch's net.set_num_threads: the batch split over this many "
                          "threads, each with one BLAS thread (1: one network, --threads BLAS "
                          "threads)")
+    ap.add_argument("--ours-processes", action="store_true",
+                    help="with --ours-threads N: the parts after the first in worker processes "
+                         "(net.set_num_threads(N, processes=True))")
     ap.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
     ap.add_argument("--steps", type=int, default=20, help="training steps per round (Simple)")
     ap.add_argument("--deep-steps", type=int, default=5, help="training steps per round (Deep)")
@@ -198,7 +201,7 @@ def report(title, times, images_per_round, flops) -> Row:
 
 
 def make_impls(kind: str, lecture: bool = False):
-    impls = [Ours(kind, threads=ARGS.ours_threads)]
+    impls = [Ours(kind, threads=ARGS.ours_threads, processes=ARGS.ours_processes)]
     if torch is not None and not ARGS.no_torch:
         impls.append(Torch(kind))
     if kind == "simple" and lecture:
@@ -235,7 +238,7 @@ def bench_resnet() -> list[Row]:
     from dlscratch.models import resnet_small
 
     cmd = [sys.executable, str(Path(__file__).with_name("bench_resnet.py")), "--threads",
-           str(ARGS.threads), "--ours-threads", str(ARGS.ours_threads), "--tasks", "train-small", "--rounds", str(ARGS.rounds),
+           str(ARGS.threads), "--ours-threads", str(ARGS.ours_threads), *(["--ours-processes"] if ARGS.ours_processes else []), "--tasks", "train-small", "--rounds", str(ARGS.rounds),
            "--train-steps", str(ARGS.resnet_steps)] + (["--no-torch"] if ARGS.no_torch else [])
     print(f"\nresnet_small training (batch 100, Adam): {' '.join(cmd[1:])}", flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -262,9 +265,9 @@ def measure_peak(when: str) -> float:
 
 
 # ----------------------------------------------------------------------------- memory
-def _vm_hwm_kib() -> int:
-    """Peak resident set size of this process image in KiB (VmHWM, starts afresh at exec)."""
-    line = next(line for line in Path("/proc/self/status").read_text().splitlines()
+def _vm_hwm_kib(pid: str = "self") -> int:
+    """Peak resident set size of a process image in KiB (VmHWM, starts afresh at exec)."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                 if line.startswith("VmHWM"))
     return int(line.split()[1])
 
@@ -276,7 +279,7 @@ def rss_child(which: str, kind: str) -> None:
     (x, t), source = (data[0], "Fashion-MNIST") if data else (
         synthetic(60_000), "random images of Fashion-MNIST's shape")
     loaded = _vm_hwm_kib()
-    impl = Ours(kind, threads=ARGS.ours_threads) if which == "ours" else Torch(kind)
+    impl = Ours(kind, threads=ARGS.ours_threads, processes=ARGS.ours_processes) if which == "ours" else Torch(kind)
     order = np.random.default_rng(0).permutation(len(x))[:ARGS.epoch_images]
     t0 = time.perf_counter()
     for i in range(0, len(order), BATCH):
@@ -286,6 +289,11 @@ def rss_child(which: str, kind: str) -> None:
     print(f"{which}: {LABELS[kind]}, {len(order)} of {len(x)} {source} in {seconds:.1f} s "
           f"({len(order) / seconds:.0f} images/s); peak RSS {_vm_hwm_kib()} kB "
           f"(after imports and data: {loaded} kB)")
+    workers = getattr(getattr(impl, "net", None), "_data_parallel", None)
+    if workers is not None and workers._workers is not None:  # --ours-processes
+        peaks = [_vm_hwm_kib(str(p.pid)) for p in workers._workers.procs]
+        print(f"{which}: worker processes' peak RSS {', '.join(map(str, peaks))} kB (forks: the "
+              "pages they share with this process, the data among them, count in both)")
 
 
 def bench_rss(kind: str) -> list[str]:
@@ -295,7 +303,7 @@ def bench_rss(kind: str) -> list[str]:
     notes = []
     for which in ["ours"] + (["torch"] if torch is not None and not ARGS.no_torch else []):
         cmd = [sys.executable, __file__, "--threads", str(ARGS.threads), "--rss-child", which,
-               "--ours-threads", str(ARGS.ours_threads), "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
+               "--ours-threads", str(ARGS.ours_threads), *(["--ours-processes"] if ARGS.ours_processes else []), "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
         if ARGS.data_dir:
             cmd += ["--data-dir", str(ARGS.data_dir)]
         line = subprocess.run(cmd, capture_output=True, text=True,
@@ -319,7 +327,9 @@ def main() -> None:
     print(f"threads: {ARGS.threads}; NumPy {np.__version__} ({blas_info() or 'BLAS unknown'}); "
           f"PyTorch {torch.__version__ if torch is not None else 'not used'}; dlscratch "
           + (f"net.set_num_threads({ARGS.ours_threads}): the batch split over "
-             f"{ARGS.ours_threads} threads, one BLAS thread each" if ARGS.ours_threads > 1
+             f"{ARGS.ours_threads} " + ("parts, the later ones in worker processes"
+                                        if ARGS.ours_processes else "threads")
+             + ", one BLAS thread each" if ARGS.ours_threads > 1
              else f"one thread ({ARGS.threads} BLAS threads)")
           + ("; quick settings (a smoke test, not a measurement)" if ARGS.quick else ""))
     data = load_fashion()

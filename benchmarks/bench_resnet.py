@@ -37,6 +37,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ours-threads", type=int, default=1,
                     help="dlscratch's net.set_num_threads for the small ResNet's training")
+    ap.add_argument("--ours-processes", action="store_true",
+                    help="with --ours-threads N: the parts after the first in worker processes")
     ap.add_argument("--rounds", type=int, default=3, help="alternating timing rounds")
     ap.add_argument("--infer-batches", type=int, default=1,
                     help="ResNet-50 batches of 8 per round")
@@ -201,7 +203,9 @@ class TrainSmall:
             self.opt = torch.optim.Adam(self.net.parameters(), lr=LR)
             self.xt, self.tt = torch.from_numpy(self.x), torch.from_numpy(self.t)
         else:
-            self.net.set_num_threads(ARGS.ours_threads)  # > 1: the batch split over threads
+            # > 1: the batch split over threads (or worker processes: --ours-processes)
+            self.net.set_num_threads(ARGS.ours_threads,
+                                     processes=ARGS.ours_processes and ARGS.ours_threads > 1)
             self.opt = Adam(self.net.parameters(), lr=LR)
 
     def run(self):
