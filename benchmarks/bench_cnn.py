@@ -306,14 +306,16 @@ def bench_rss(kind: str) -> list[str]:
                "--ours-threads", str(ARGS.ours_threads), *(["--ours-processes"] if ARGS.ours_processes else []), "--rss-model", kind, "--epoch-images", str(ARGS.epoch_images)]
         if ARGS.data_dir:
             cmd += ["--data-dir", str(ARGS.data_dir)]
-        line = subprocess.run(cmd, capture_output=True, text=True,
-                              check=True).stdout.strip().splitlines()[-1]
+        lines = subprocess.run(cmd, capture_output=True, text=True,
+                               check=True).stdout.strip().splitlines()
+        line = next(ln for ln in lines if "images/s" in ln)
+        extra = "".join(f"\n  {ln}" for ln in lines if "worker processes" in ln)
         mib = int(re.search(r"peak RSS (\d+) kB", line).group(1)) / 1024
         images = re.search(r", (\d+ of \d+ .+) in [\d.]+ s", line).group(1)
         verdict = "under" if mib * 2**20 < 1e9 else "over"  # 1 GB = 10^9 bytes
         name = "dlscratch" if which == "ours" else "PyTorch"
-        print(f"  {line}\n    = {mib:.0f} MiB ({mib * 2**20 / 1e6:.0f} MB), {verdict} 1 GB",
-              flush=True)
+        print(f"  {line}\n    = {mib:.0f} MiB ({mib * 2**20 / 1e6:.0f} MB), {verdict} 1 GB"
+              f"{extra}", flush=True)
         notes.append(f"- {LABELS[kind]}, one training epoch ({images}, batch {BATCH}, "
                      f"Adam): peak RSS {name} {mib:.0f} MiB = {mib * 2**20 / 1e6:.0f} MB "
                      f"({verdict} 1 GB)")

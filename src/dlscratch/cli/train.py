@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
     tr.add_argument("--processes", action="store_true",
                     help="with --threads N: run the parts after the first in worker processes "
                          "instead of threads (Linux; the same numbers, without the threads' "
-                         "turns at Python's GIL: DeepConvNet trains about 4%% faster)")
+                         "turns at Python's GIL: DeepConvNet trains 4-8%% faster)")
     tr.add_argument("--quiet", action="store_true", help="print only the result")
     tr.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     tr.set_defaults(func=run, parser=tr)

@@ -138,7 +138,7 @@ class Net(Module):
 
         ``processes=True`` (Linux): the parts after the first run in worker processes, forks
         of this one, instead of threads. The same numbers as threads (Dropout's masks too),
-        without the threads' turns at Python's GIL: DeepConvNet's training step about 4%
+        without the threads' turns at Python's GIL: DeepConvNet's training step 4-8%
         faster on 2 cores (see :mod:`dlscratch.models.workers`). The workers end with the
         network, with ``set_num_threads`` called again, or with this process.
         """

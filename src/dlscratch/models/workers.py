@@ -1,9 +1,11 @@
 """The parts of a split batch in worker processes: ``net.set_num_threads(n, processes=True)``.
 
 Threads of one process take turns at Python's global interpreter lock (the GIL) between their
-NumPy calls; processes do not. DeepConvNet's training step at batch 100 on 2 cores: 74.4 ms
-with the second part in a thread, 71.8 ms with it in a process (benchmarks/README.md).
-PyTorch's DistributedDataParallel uses processes for the same reason.
+NumPy calls; processes do not. DeepConvNet's training step at batch 100 on 2 cores: 84.3 ms
+with the second part in a thread, 78.1 ms with it in a process (medians of 150 alternating
+steps; SimpleConvNet, whose large Linear layer's weights and gradients cross between the
+processes every step, 8% slower; benchmarks/README.md). PyTorch's DistributedDataParallel
+uses processes for the same reason.
 
 Each worker is a fork of this process made at first use (Linux): it holds the network as it
 was then, its own copy, and keeps it in step. For the worker of part p, per call::
