@@ -92,6 +92,26 @@ def _structure(net: Module) -> tuple:
             tuple((name, p.data.shape, p.data.dtype) for name, p in net.named_parameters()))
 
 
+def part_step(m: Module, x: np.ndarray, t: np.ndarray, sums: BatchSums, index: int) -> float:
+    """Part ``index``'s zero_grad, loss and backward on its x, t (a thread's copy or a worker
+    process's network), its BatchNorm layers adding up their sums with the other parts'
+    through ``sums``. On an error the barrier is broken first: the others must not wait."""
+    norms = [b for b in m.modules() if isinstance(b, BatchNorm)]
+    for b in norms:
+        b.batch_sums = sums.part(index)
+    try:
+        m.zero_grad()
+        loss = m.loss(x, t)
+        m.backward(1.0)
+        return loss
+    except BaseException:
+        sums.barrier.abort()
+        raise
+    finally:
+        for b in norms:
+            b.batch_sums = None
+
+
 def _is_setting(name: str, value: Any) -> bool:
     """A public scalar attribute (stride, p, compute_dx, scale_at_test, ...): set on a copy as
     on the network before every call (a lecture file loaded switches Dropout's mode)."""
@@ -280,23 +300,7 @@ class DataParallel:
         sizes = [s.stop - s.start for s in parts]
 
         def job(m: Module, s: slice, index: int, sums: BatchSums):
-            norms = [b for b in m.modules() if isinstance(b, BatchNorm)]
-
-            def run():
-                for b in norms:
-                    b.batch_sums = sums.part(index)
-                try:
-                    m.zero_grad()
-                    loss = m.loss(x[s], t[s])
-                    m.backward(1.0)
-                    return loss
-                except BaseException:
-                    sums.barrier.abort()  # the other parts must not wait for this one
-                    raise
-                finally:
-                    for b in norms:
-                        b.batch_sums = None
-            return run
+            return lambda: part_step(m, x[s], t[s], sums, index)
 
         if self.processes:
             workers = self._live_workers()

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from ..layers.module import Module
-from ..layers.normalization import BatchNorm
 from .batch_sums import BatchSums
 
 
@@ -61,7 +60,6 @@ def serve(workers: Any, net: Module, j: int, conn: Any, lifeline: int, held: Any
     modules, params = workers.modules, workers.params
     for p, view in zip(params, workers.weights):
         p.data = view
-    norms = [m for m in modules if isinstance(m, BatchNorm)]
     index = j + 1  # the part this worker runs
     while True:
         try:
@@ -69,7 +67,7 @@ def serve(workers: Any, net: Module, j: int, conn: Any, lifeline: int, held: Any
         except EOFError:
             return
         try:
-            answer = ("ok", _answer(workers, net, modules, params, norms, index, request,
+            answer = ("ok", _answer(workers, net, modules, params, index, request,
                                     PIECE_BYTES), None)
         except BaseException as e:  # noqa: BLE001 (every error goes back to the parent)
             answer = ("error", _picklable(e), "".join(traceback.format_exception(
@@ -77,8 +75,9 @@ def serve(workers: Any, net: Module, j: int, conn: Any, lifeline: int, held: Any
         conn.send(answer)
 
 
-def _answer(workers, net, modules, params, norms, index, request, piece_bytes):
+def _answer(workers, net, modules, params, index, request, piece_bytes):
     from ..layers.conv_work import conv_in_pieces
+    from .parallel import part_step
 
     kind, x, t, sizes, settings, flags, seeds = request
     for i, name, value in settings:
@@ -94,19 +93,8 @@ def _answer(workers, net, modules, params, norms, index, request, piece_bytes):
         with conv_in_pieces(piece_bytes):
             return net.forward(x)
     sums = BatchSums(sizes, barrier=workers.barrier(len(sizes)), slots=workers.slots)
-    for b in norms:
-        b.batch_sums = sums.part(index)
-    try:
-        with conv_in_pieces(piece_bytes):
-            net.zero_grad()
-            loss = net.loss(x, t)
-            net.backward(1.0)
-    except BaseException:
-        sums.barrier.abort()  # the other parts must not wait for this one
-        raise
-    finally:
-        for b in norms:
-            b.batch_sums = None
+    with conv_in_pieces(piece_bytes):
+        loss = part_step(net, x, t, sums, index)
     has = []
     for p, slot in zip(params, workers.grads[index - 1]):
         has.append(p.grad is not None)
