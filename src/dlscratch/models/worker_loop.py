@@ -104,7 +104,10 @@ def _answer(workers, net, modules, params, index, request, piece_bytes):
 
 
 def _picklable(e: BaseException) -> BaseException:
-    """``e`` if it survives pickling, else a RuntimeError with its type and message."""
+    """``e`` if it survives pickling, else a RuntimeError with its type and message (an
+    exception whose class needs other arguments than its ``args`` cannot be rebuilt, and the
+    parent would get an unpickling error instead of it). The bytes loaded back are the ones
+    made on the line before, in this process: nothing from outside is unpickled."""
     try:
         pickle.loads(pickle.dumps(e))
         return e

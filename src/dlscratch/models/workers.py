@@ -170,7 +170,6 @@ class ProcessWorkers:
             if barrier.broken:
                 barrier.reset()
 
-
     # ------------------------------------------------------------------ one call
     def run(self, kind: str, x: np.ndarray, t: np.ndarray | None, parts: list[slice],
             own: Callable[[], Any]) -> Any:
