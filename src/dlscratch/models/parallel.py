@@ -112,6 +112,33 @@ def part_step(m: Module, x: np.ndarray, t: np.ndarray, sums: BatchSums, index: i
             b.batch_sums = None
 
 
+def generator_seeds(modules: list[Module]) -> tuple[list[int], list[tuple[int, str, int]]]:
+    """For one copy of the network (a thread's or a worker process's), whose modules are
+    ``modules``' in order: a seed drawn from each Generator of ``modules`` (Dropout's), and
+    (module index, attribute, seed index) for every place that holds one. One seed per
+    Generator: a Generator shared stays shared. Threads and processes draw in this one order,
+    so they give the same masks."""
+    seeds: list[int] = []
+    places: list[tuple[int, str, int]] = []
+    index: dict[int, int] = {}
+    for i, m in enumerate(modules):
+        for k, v in vars(m).items():
+            if isinstance(v, np.random.Generator):
+                if id(v) not in index:
+                    index[id(v)] = len(seeds)
+                    seeds.append(int(v.integers(0, 2**63 - 1)))
+                places.append((i, k, index[id(v)]))
+    return seeds, places
+
+
+def reseed(modules: list[Module], seeds: tuple[list[int], list[tuple[int, str, int]]]) -> None:
+    """Put a new Generator from each seed of :func:`generator_seeds` in its places in
+    ``modules`` (a copy's)."""
+    generators = [np.random.default_rng(s) for s in seeds[0]]
+    for i, name, g in seeds[1]:
+        modules[i].__dict__[name] = generators[g]
+
+
 def _is_setting(name: str, value: Any) -> bool:
     """A public scalar attribute (stride, p, compute_dx, scale_at_test, ...): set on a copy as
     on the network before every call (a lecture file loaded switches Dropout's mode)."""
@@ -191,7 +218,6 @@ class DataParallel:
         if self._structure != _structure(net) or not self._copies:
             self._make_copies()
         for pairs in self._pairs[:n_parts - 1]:
-            seeded: dict[int, np.random.Generator] = {}  # a Generator shared stays shared
             for m, r in pairs:
                 for name, p in m._parameters.items():
                     rp = r._parameters[name]
@@ -203,10 +229,8 @@ class DataParallel:
                 for k, v in vars(m).items():
                     if _is_setting(k, v):
                         attrs[k] = v
-                    elif new_generators and isinstance(v, np.random.Generator):
-                        if id(v) not in seeded:
-                            seeded[id(v)] = np.random.default_rng(int(v.integers(0, 2**63 - 1)))
-                        attrs[k] = seeded[id(v)]
+            if new_generators:
+                reseed([r for _, r in pairs], generator_seeds([m for m, _ in pairs]))
         return [net, *self._copies[:n_parts - 1]]
 
     def _run(self, jobs: list) -> list:
@@ -253,10 +277,9 @@ class DataParallel:
         return workers
 
     def _in_processes(self, kind: str, x: np.ndarray, t: np.ndarray | None,
-                      parts: list[slice], own: Any, workers: Any = None) -> Any:
+                      parts: list[slice], own: Any, workers: Any) -> Any:
         """:meth:`ProcessWorkers.run <dlscratch.models.workers.ProcessWorkers.run>`, own
         (part 0) with one BLAS thread and convolutions in pieces."""
-        workers = workers or self._live_workers()
         try:
             return workers.run(kind, x, t, parts, _in_pieces(own))
         finally:
@@ -279,7 +302,8 @@ class DataParallel:
             return self.net.forward(x)
         if self.processes:
             outs = self._in_processes("forward", x, None, parts,
-                                      lambda: self.net.forward(x[parts[0]]))
+                                      lambda: self.net.forward(x[parts[0]]),
+                                      self._live_workers())
         else:
             copies = self._synced_copies(len(parts))
             outs = self._run([(lambda m=m, s=s: m.forward(x[s]))

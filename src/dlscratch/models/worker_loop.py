@@ -77,16 +77,15 @@ def serve(workers: Any, net: Module, j: int, conn: Any, lifeline: int, held: Any
 
 def _answer(workers, net, modules, params, index, request, piece_bytes):
     from ..layers.conv_work import conv_in_pieces
-    from .parallel import part_step
+    from .parallel import part_step, reseed
 
     kind, x, t, sizes, settings, flags, seeds = request
     for i, name, value in settings:
         modules[i].__dict__[name] = value
     for p, (requires_grad, decay) in zip(params, flags):
         p.requires_grad, p.decay = requires_grad, decay
-    generators = [np.random.default_rng(s) for s in seeds[0]] if seeds else []
-    for i, name, g in seeds[1] if seeds else ():
-        modules[i].__dict__[name] = generators[g]
+    if seeds:
+        reseed(modules, seeds)
     for slot, (i, name) in zip(workers.buffer_slots, workers.buffers):
         modules[i]._buffers[name] = slot.copy()
     if kind == "forward":

@@ -96,7 +96,6 @@ class ProcessWorkers:
     def __init__(self, net: Module, count: int, structure: tuple) -> None:
         check_processes_supported()
         self.structure = structure
-        self.count = count
         self.modules = [m for _, m in net.named_modules()]
         self.params = net.parameters()
         self.buffers = [(i, name) for i, m in enumerate(self.modules) for name in m._buffers]
@@ -179,7 +178,7 @@ class ProcessWorkers:
         has none). A part's error is raised after every part has answered (not another
         part's broken barrier); when a worker has ended, or on Ctrl-C while waiting for the
         answers, the workers are closed first (the next call starts new ones)."""
-        from .parallel import _is_setting, blas_controller
+        from .parallel import _is_setting, blas_controller, generator_seeds
 
         if self.closed:
             raise RuntimeError("these worker processes were closed; the network starts new "
@@ -281,27 +280,6 @@ def _watch(sentinels: list, stop: int, barriers: list) -> None:
     if stop not in wait([*sentinels, stop]):
         for barrier in barriers:
             barrier.abort()
-
-
-def generator_seeds(modules: list[Module]) -> tuple[list[int], list[tuple[int, str, int]]]:
-    """For one worker's copy of the network: a seed drawn from each Generator of ``modules``
-    in the order :meth:`DataParallel._synced_copies
-    <dlscratch.models.parallel.DataParallel._synced_copies>` draws them for a thread's copy
-    (so that threads and processes give the same masks), and (module index, attribute, seed
-    index) for every place that holds one."""
-    from .parallel import _is_setting
-
-    seeds: list[int] = []
-    places: list[tuple[int, str, int]] = []
-    index: dict[int, int] = {}  # a Generator shared stays shared
-    for i, m in enumerate(modules):
-        for k, v in vars(m).items():
-            if not _is_setting(k, v) and isinstance(v, np.random.Generator):
-                if id(v) not in index:
-                    index[id(v)] = len(seeds)
-                    seeds.append(int(v.integers(0, 2**63 - 1)))
-                places.append((i, k, index[id(v)]))
-    return seeds, places
 
 
 def _ended(j: int, code: int | None) -> str:
