@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 
 
@@ -41,7 +40,6 @@ import contextlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from dlscratch.layers import Conv2d  # noqa: E402
 from dlscratch.layers.conv_work import conv_in_pieces  # noqa: E402
 from dlscratch.models.parallel import PIECE_BYTES  # noqa: E402
