@@ -108,9 +108,11 @@ class Conv2d(ConvPieces, ConvWorkArrays, Module):
     ``compute_dx = False`` makes backward skip dx and return None: the first layer of a
     network never needs the gradient of the images (it is a fifth of a SimpleConvNet step).
     A frozen ``W`` (or ``b``) is not given a gradient: its product (sum) is not computed.
-    In eval mode the forward keeps no col (inference holds one scratch for all layers); a
-    backward after it builds col again from the input (as training does inside
-    ``conv_in_pieces``, :mod:`dlscratch.layers.conv_pieces`).
+    In eval mode the forward keeps no col (inference holds one scratch for all layers), and a
+    stride-1 layer builds it a few images at a time where that is faster
+    (:func:`~dlscratch.layers.conv_work.eval_piece_bytes`); a backward after it builds col
+    again from the input (as training does inside ``conv_in_pieces``,
+    :mod:`dlscratch.layers.conv_pieces`).
     """
 
     supports_compute_dx = True

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_fast import side_by_side_fits, turned_filters
-from .conv_work import piece_bytes, shared_work_array, shared_zeroed_array
+from .conv_work import eval_piece_bytes, piece_bytes, shared_work_array, shared_zeroed_array
 
 
 class ConvPieces:
@@ -67,35 +67,40 @@ class ConvPieces:
                 and self._side_by_side(self._x.shape[1]))
 
     @staticmethod
-    def _images_per_piece(rows: int, columns_per_image: int, itemsize: int) -> int:
+    def _images_per_piece(rows: int, columns_per_image: int, itemsize: int,
+                          budget: int | None = None) -> int:
         """How many images' col (``rows`` rows, ``columns_per_image`` columns each) fit in
-        the piece budget; at least one."""
-        return max(1, piece_bytes() // (rows * columns_per_image * itemsize))
+        ``budget`` (else the thread's piece budget); at least one."""
+        budget = piece_bytes() if budget is None else budget
+        return max(1, budget // (rows * columns_per_image * itemsize))
 
     def _forward_in_pieces(self, x: np.ndarray, W_b: np.ndarray
                            ) -> tuple[np.ndarray, int, int]:
         """``out.T = [W_col.T | b] @ [col; 1]`` (FN, N*out_h*out_w) piece by piece, col in
         the work array that every convolution of the thread shares; and out_h, out_w.
 
-        Outside ``conv_in_pieces`` (eval mode): the whole batch in one product. The views
-        that fill a piece's col are made once per call: made for every piece, they cost as
-        much as a tenth of the copying.
+        In eval mode without a piece budget (:func:`~dlscratch.layers.conv_work.
+        eval_piece_bytes`): the whole batch in one product. The views that fill a piece's col
+        are made once per call: made for every piece, they cost as much as a tenth of the
+        copying.
         """
         N, C, H, Wd = x.shape
         FN = W_b.shape[0]
         FH, FW = self._parameters["W"].data.shape[2:]
         out_h, out_w = self._out_sizes(H, Wd, FH, FW, self.stride, self.pad, self.pad)
         ones_row = "b" in self._parameters
-        if piece_bytes() is None:
+        side = self._side_by_side(C)
+        # side by side, an image takes about out_h*(W + pad) columns of col
+        per_image = out_h * (Wd + self.pad) if side else out_h * out_w
+        image_col_bytes = W_b.shape[1] * per_image * W_b.itemsize
+        budget = piece_bytes() if self.training else eval_piece_bytes(image_col_bytes, side)
+        if budget is None:
             col_t = self._im2col_t("x", x, self.stride, self.pad, ones_row=ones_row,
                                    work=shared_work_array)[0]
             return W_b @ col_t, out_h, out_w
         out_t = np.empty((FN, N * out_h * out_w), dtype=W_b.dtype)
         out = out_t.reshape(FN, N, out_h, out_w)
-        side = self._side_by_side(C)
-        # side by side, an image takes about out_h*(W + pad) columns of col
-        per_image = out_h * (Wd + self.pad) if side else out_h * out_w
-        step = self._images_per_piece(W_b.shape[1], per_image, W_b.itemsize)
+        step = self._images_per_piece(W_b.shape[1], per_image, W_b.itemsize, budget)
         P = out_h * out_w
         views_n = 0
         for i in range(0, N, step):

@@ -21,6 +21,13 @@ from .conv_fast import Im2colT, SideBySide, im2col_side_by_side_views, im2col_vi
 _shared = threading.local()  # each thread's shared work arrays
 
 
+_NO_BLOCK = object()  # this thread is in no conv_in_pieces block
+
+#: eval mode outside any conv_in_pieces block: the budget of the layers side by side whose
+#: col of two images fits in it (:func:`eval_piece_bytes`)
+EVAL_PIECE_BYTES = 2**20
+
+
 @contextlib.contextmanager
 def conv_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
     """Inside the block, this thread's convolutions build col for as many images at a time
@@ -30,22 +37,47 @@ def conv_in_pieces(nbytes: int | None = 2**20) -> Iterator[None]:
 
     Why per thread and only on request: with one BLAS thread (each thread of
     ``Net.set_num_threads``) a piece of col still in the cache when the product reads it
-    makes DeepConvNet's inference about 1.2x faster; with OpenBLAS's two threads the products
-    of small pieces run slower than the whole batch's (0.65-0.8x the speed). Measurements:
-    benchmarks/README.md.
+    makes DeepConvNet's inference about 1.2x faster. With OpenBLAS's two threads (outside
+    the block) pieces help only the layers of :func:`eval_piece_bytes`, in eval mode.
+    Measurements: benchmarks/README.md.
     """
-    before = getattr(_shared, "piece_bytes", None)
+    before = getattr(_shared, "piece_bytes", _NO_BLOCK)
     _shared.piece_bytes = nbytes
     try:
         yield
     finally:
-        _shared.piece_bytes = before
+        if before is _NO_BLOCK:
+            del _shared.piece_bytes
+        else:
+            _shared.piece_bytes = before
 
 
 def piece_bytes() -> int | None:
     """The bytes of col per piece that :func:`conv_in_pieces` set for this thread (None:
-    whole batches)."""
+    whole batches, also outside any block)."""
     return getattr(_shared, "piece_bytes", None)
+
+
+def eval_piece_bytes(image_col_bytes: int, side_by_side: bool) -> int | None:
+    """The piece budget of an eval-mode forward whose col takes ``image_col_bytes`` per
+    image: :func:`conv_in_pieces`'s inside a block; outside any block
+    :data:`EVAL_PIECE_BYTES` for a layer side by side whose col of two images fits in it,
+    else None (the whole batch).
+
+    Why: with OpenBLAS's two threads, one eval forward at batch 8 (same process,
+    alternating rounds) in pieces against the whole batch: 1.12-1.22x for DeepConvNet's 3x3
+    layers, 1.21-1.36x for the small ResNet's, but 0.70-0.98x for ResNet-50's 3x3 layers
+    (whose col of one image is 1-7 MB: a piece of one image is not cache-sized, and its
+    product is smaller than the batch's) and 0.95-0.96x for layers not side by side (the
+    first layers of DeepConvNet and ResNet-50). Training keeps the whole batch's col outside
+    a block (pieces there helped DeepConvNet and not the small ResNet).
+    """
+    nbytes = getattr(_shared, "piece_bytes", _NO_BLOCK)
+    if nbytes is not _NO_BLOCK:
+        return nbytes
+    if side_by_side and 2 * image_col_bytes <= EVAL_PIECE_BYTES:
+        return EVAL_PIECE_BYTES
+    return None
 
 
 def shared_work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
