@@ -156,7 +156,8 @@ def test_resnet_inference_holds_no_convolution_work_arrays():
     net = resnet18(num_classes=10, rng=0).eval()
     got = {}
 
-    def forwards():  # in a new thread: its shared work arrays are made during the forward
+    def forwards():  # in a new thread, whose shared work arrays another network makes first
+        resnet18(num_classes=10, rng=1).eval().forward(x)
         tracemalloc.start()
         try:
             got["out"] = net.forward(x)
@@ -172,12 +173,11 @@ def test_resnet_inference_holds_no_convolution_work_arrays():
     held, peak = got["held"], got["peak"]
     assert got["out"].shape == (2, 10)
     assert _held_work_bytes(net) == 0
-    # Measured: 6.5 MB left allocated (BatchNorm's and ReLU's caches, the kept inputs and the
-    # thread's shared work arrays; 6.3 MB with conv_in_pieces(None)) against 14.4 MB with work
-    # arrays of its own in each convolution; training mode's cols alone take 9.6 MB. A
-    # second forward allocates nothing more that stays.
-    assert held < 0.75 * train_held, (held, train_held)
-    assert peak < 0.75 * train_held, (peak, train_held)
+    # Measured: 4.9 MB left allocated (BatchNorm's and ReLU's caches, the kept inputs) against
+    # 14.4 MB with work arrays of its own in each convolution; training mode's cols alone take
+    # 9.6 MB. A second forward allocates nothing more that stays.
+    assert held < 0.65 * train_held, (held, train_held)
+    assert peak < 0.65 * train_held, (peak, train_held)
     assert got["again"] < 0.05 * train_held, got["again"]
 
 
