@@ -399,7 +399,30 @@ def test_compute_dx_is_part_of_the_module_contract():
         ReLU().compute_dx = False
     relu = ReLU()
     relu.compute_dx = True  # allowed: nothing changes
+    with pytest.raises(ValueError, match="ReLU always computes dx"):
+        relu.compute_dx = False  # set before: still checked
+    assert relu.compute_dx is True
     assert {Linear.supports_compute_dx, BatchNorm.supports_compute_dx} == {True}
+
+
+def test_plain_attributes_set_again_stay_plain_and_registration_still_wins():
+    """A layer sets its caches every call (the fast path of __setattr__): they stay plain
+    attributes, while a Parameter or Module given to a name that held a plain value is
+    registered and read back, and arrays given to a parameter's name are still checked."""
+    m = Block()
+    m.cache = np.ones(2)
+    m.cache = np.zeros(3)  # set again: plain
+    assert "cache" not in m._parameters and np.array_equal(m.cache, np.zeros(3))
+    m.cache = Parameter(np.full(2, 7.0))  # now a parameter: registered, not hidden
+    assert "cache" in m._parameters and np.array_equal(m.cache, np.full(2, 7.0))
+    assert "cache" in dict(m.named_parameters())
+    m.sub = 5
+    m.sub = Linear(2, 2, rng=0)
+    assert m.sub is m._modules["sub"]
+    with pytest.raises(ValueError, match="shape"):
+        m.z = np.zeros(5)  # a parameter's name: the replacement is checked as before
+    m.training = False  # set in __init__: plain, as before
+    assert m.training is False and "training" not in m._parameters
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])

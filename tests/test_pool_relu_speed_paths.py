@@ -161,7 +161,7 @@ SPECIAL = [NAN, -NAN, INF, -INF, 0.0, -0.0, 1e-45, -1e-45, 1e-310, -1e-310, 3.5,
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(0,), (7,), (16384,), (16385,), (3, 16384 + 5),
-                                   (5, 16, 28, 28), (2, 3, 4, 5, 6)])
+                                   (5, 16, 28, 28), (2, 3, 4, 5, 6), (1, 16, 1, 28)])
 def test_max_with_zero_is_np_maximum_to_the_bit_in_its_memory_order(shape, dtype):
     """Every value (NaN, infinities, signed zeros, subnormals) and the memory order of
     ``np.maximum(x, 0)``, for arrays contiguous in some axis order (transposed, as a
@@ -178,9 +178,29 @@ def test_max_with_zero_is_np_maximum_to_the_bit_in_its_memory_order(shape, dtype
     for v in views:
         got, want = max_with_zero(v), np.maximum(v, dtype(0))
         assert got.dtype == want.dtype and got.shape == want.shape
-        assert got.strides == want.strides
+        # the same memory order (an axis of length 1 has no place in it: its stride is free)
+        assert [s for s, n in zip(got.strides, got.shape) if n > 1] == \
+            [s for s, n in zip(want.strides, want.shape) if n > 1]
         np.testing.assert_array_equal(got.view(f"u{got.itemsize}"),
                                       want.view(f"u{want.itemsize}"))  # bit for bit
+
+
+def test_max_with_zero_takes_the_row_path_for_arrays_contiguous_in_some_axis_order(monkeypatch):
+    """Arrays contiguous in some axis order (a convolution's channel-major output, a batch of
+    one image) go the vectorised way against the kept row of zeros; only the others are
+    compared with ``zeros_like(x)``."""
+    from dlscratch.layers import activation
+
+    calls = []
+    zeros_like = np.zeros_like
+    monkeypatch.setattr(activation.np, "zeros_like", lambda a: calls.append(a.shape) or
+                        zeros_like(a))
+    x = np.random.default_rng(3).standard_normal((16, 2, 5, 7)).astype(np.float32)
+    for v in (x, x.transpose(1, 0, 2, 3), x[:, :1].copy().transpose(1, 0, 2, 3), x.T, x[:1, :1]):
+        activation.max_with_zero(v)
+    assert calls == []
+    activation.max_with_zero(x[..., ::2])
+    assert calls == [(16, 2, 5, 4)]
 
 
 def test_relu_forward_leaves_x_alone_and_returns_a_fresh_array():

@@ -25,7 +25,8 @@ def max_with_zero(x: np.ndarray) -> np.ndarray:
     x's memory is taken as rows of 16,384 values, each compared with one kept row of zeros.
     Other arrays (not contiguous in any axis order, other dtypes): against ``zeros_like(x)``.
     """
-    order = np.argsort(x.strides, kind="stable")[::-1]  # x's axes from outermost to innermost
+    strides = x.strides  # x's axes from outermost to innermost (plain Python: a batch of one
+    order = sorted(range(x.ndim), key=strides.__getitem__)[::-1]  # image is all overhead)
     in_memory = x.transpose(order)
     if x.dtype.kind != "f" or not in_memory.flags.c_contiguous:
         return np.maximum(x, np.zeros_like(x))
@@ -38,9 +39,14 @@ def max_with_zero(x: np.ndarray) -> np.ndarray:
     out_in_memory = np.empty(in_memory.shape, x.dtype)
     out = out_in_memory.reshape(-1)
     whole = flat.size - flat.size % _ROW
-    np.maximum(flat[:whole].reshape(-1, _ROW), zeros, out=out[:whole].reshape(-1, _ROW))
-    np.maximum(flat[whole:], zeros[:flat.size - whole], out=out[whole:])
-    return out_in_memory.transpose(np.argsort(order))
+    if whole:
+        np.maximum(flat[:whole].reshape(-1, _ROW), zeros, out=out[:whole].reshape(-1, _ROW))
+    if whole < flat.size:
+        np.maximum(flat[whole:], zeros[:flat.size - whole], out=out[whole:])
+    back = [0] * x.ndim  # the inverse of order
+    for k, axis in enumerate(order):
+        back[axis] = k
+    return out_in_memory.transpose(back)
 
 
 def _need(cache, layer: Module):
