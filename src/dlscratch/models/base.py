@@ -135,12 +135,16 @@ class Net(Module):
         only into parts of at least ``min_part`` samples (smaller batches run in one thread);
         None: the network's :attr:`min_part` (32; DeepConvNet 8, ResNet 16). Needs
         ``threadpoolctl`` (``pip install "dlscratch[parallel]"``). Returns the network.
+        ``threads > 1`` also makes this process keep the heap memory a step frees for the
+        next step (glibc's ``mallopt``; up to 64 MiB more held): the parts' arrays were
+        otherwise page-faulted back every step (:mod:`dlscratch.models.heap`).
 
         ``processes=True`` (Linux): the parts after the first run in worker processes, forks
         of this one, instead of threads. The same numbers as threads (Dropout's masks too),
         without the threads' turns at Python's GIL: DeepConvNet's training step 4-8%
         faster on 2 cores (see :mod:`dlscratch.models.workers`). The workers end with the
-        network, with ``set_num_threads`` called again, or with this process.
+        network, with ``set_num_threads`` called again, or with this process (and inherit
+        the heap setting above).
         """
         from .parallel import DataParallel, check_threads
 

@@ -45,6 +45,7 @@ from ..layers.conv_work import conv_in_pieces
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 from .batch_sums import BatchSums
+from .heap import keep_freed_memory
 
 _controller = None  # threadpoolctl's ThreadpoolController, made once (it scans the libraries)
 
@@ -162,6 +163,7 @@ class DataParallel:
 
             check_processes_supported()
         blas_controller()  # fails now, before any work, when threadpoolctl is missing
+        keep_freed_memory()  # the parts' steps would page-fault their arrays back every step
         self._pool: ThreadPoolExecutor | None = None
         self._copies: list[Module] = []
         self._pairs: list[list[tuple[Module, Module]]] = []  # per copy: (module, its copy)
