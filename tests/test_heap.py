@@ -3,10 +3,12 @@ step frees for the next, instead of page-faulting it back every step (glibc)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from dlscratch.models import SimpleConvNet, parallel
@@ -29,21 +31,27 @@ ROUNDS = textwrap.dedent("""
             arrays = [np.ones(2**18, np.float32) for _ in range(10)]
             del arrays
     rounds(3)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    rounds(20)
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
+    faults = []
+    for _ in range(20):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        rounds(1)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    print(*faults)
 """)
 
 
-def _faults_per_round(mode: str) -> float:
+def _faults_per_round(mode: str) -> np.ndarray:
     out = subprocess.run([sys.executable, "-c", ROUNDS, mode], capture_output=True, text=True,
                          check=True)
-    return float(out.stdout)
+    return np.array(out.stdout.split(), dtype=float)
 
 
 def test_keep_freed_memory_ends_the_page_faults_of_a_repeated_step():
-    assert _faults_per_round("default") > 1000  # glibc's defaults: the memory comes back
-    assert _faults_per_round("keep") < 50
+    default = _faults_per_round("default")
+    assert default.mean() > 1000, default  # glibc's defaults: the memory comes back
+    keep = _faults_per_round("keep")
+    assert np.median(keep) < 50, keep  # the usual round; one may still grow the heap
+    assert keep.mean() < default.mean() / 5, (keep, default)
 
 
 def test_set_num_threads_keeps_freed_memory_only_when_it_splits(monkeypatch):
@@ -57,7 +65,7 @@ def test_set_num_threads_keeps_freed_memory_only_when_it_splits(monkeypatch):
 
 
 SPLIT_STEPS = textwrap.dedent("""
-    import os, sys
+    import json, os, sys
     import numpy as np
     from dlscratch.models import SimpleConvNet, parallel
 
@@ -73,23 +81,29 @@ SPLIT_STEPS = textwrap.dedent("""
     for _ in range(4):
         net.gradient(x, t)
     pids = [os.getpid(), net.__dict__["_data_parallel"]._workers.procs[0].pid]
-    before = [minor_faults(p) for p in pids]
-    for _ in range(5):
+    steps = []  # per step: [this process's faults, the worker's]
+    for _ in range(8):
+        before = [minor_faults(p) for p in pids]
         net.gradient(x, t)
-    print(*[(minor_faults(p) - b) / 5 for p, b in zip(pids, before)])
+        steps.append([minor_faults(p) - b for p, b in zip(pids, before)])
+    print(json.dumps(steps))
 """)
 
 
 def test_a_split_training_step_page_faults_little_in_this_process_and_its_worker():
     """SimpleConvNet at batch 100 in two parts, the second in a worker process (a fork, which
-    inherits the setting): after a few steps neither process faults more than a few pages a
-    step; with glibc's defaults both fault hundreds to thousands of times a step."""
+    inherits the setting), 8 steps after 4 to warm up. With glibc's defaults both processes
+    fault hundreds to thousands of times a step. With the setting the usual step (the median)
+    faults a few pages in each; a step now and then may still grow the heap once (a CI run saw
+    one such step among five), so the total is only held to a fifth of the defaults'."""
     def faults(mode):
         out = subprocess.run([sys.executable, "-c", SPLIT_STEPS, mode], capture_output=True,
                              text=True, check=True)
-        return [float(v) for v in out.stdout.split()]
+        steps = np.array(json.loads(out.stdout), dtype=float)  # (steps, 2 processes)
+        return steps.mean(axis=0), np.median(steps, axis=0)
 
-    parent, worker = faults("default")
-    assert parent > 500 and worker > 500, (parent, worker)
-    parent, worker = faults("keep")
-    assert parent < 50 and worker < 50, (parent, worker)
+    default_mean, _ = faults("default")
+    assert (default_mean > 500).all(), default_mean
+    keep_mean, keep_median = faults("keep")
+    assert (keep_median < 50).all(), keep_median
+    assert (keep_mean < default_mean / 5).all(), (keep_mean, default_mean)
