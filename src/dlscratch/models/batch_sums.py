@@ -39,8 +39,9 @@ class BatchSums:
     second barrier after the reads; the small ResNet: 27 barriers a step instead of 54).
 
     For parts in processes, each process makes its own BatchSums for a step, with the
-    ``barrier`` (a ``multiprocessing`` one) and the ``slots`` (:class:`SharedSlots`) that they
-    share; threads share one BatchSums with its own barrier and slots.
+    ``barrier`` and the ``slots`` (:class:`SharedSlots`) that they share (the barrier watches
+    shared memory where that pays, :mod:`dlscratch.models.spin_barrier`; else it is
+    ``multiprocessing``'s); threads share one BatchSums with its own barrier and slots.
     """
 
     def __init__(self, sizes: list[int], *, barrier: Any = None, slots: Any = None) -> None:

@@ -46,6 +46,7 @@ import numpy as np
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 from .batch_sums import SharedSlots
+from .spin_barrier import make_barrier
 from .worker_loop import serve
 
 _ALIGN = 64  # bytes: every array in the block starts on a cache line
@@ -115,7 +116,7 @@ class ProcessWorkers:
         self.slots = SharedSlots([sets[:count + 1], sets[count + 1:]])
 
         ctx = multiprocessing.get_context("fork")
-        self._barriers = {parts: ctx.Barrier(parts) for parts in range(2, count + 2)}
+        self._barriers = {parts: make_barrier(ctx, parts) for parts in range(2, count + 2)}
         self.conns: list[Any] = []
         self.procs: list[Any] = []
         watchers: list[threading.Thread] = []
