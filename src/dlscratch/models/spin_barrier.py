@@ -15,8 +15,9 @@ shared memory and watches the others' slots::
 others.
 
 What a party wrote before it arrived (its BatchNorm sums) is seen by the others together with
-its ``arrived``: on x86 every processor sees another's stores in the order they were made.
-Other processors do not promise that order, so :func:`make_barrier` gives them (and machines
+its ``arrived``: on x86 every processor sees another's stores in the order they were made
+(ordinary stores: the sums are a few hundred bytes, far below the sizes at which a copy may use
+streaming stores, which x86 does not order). Other processors do not promise that order, so :func:`make_barrier` gives them (and machines
 with fewer processors than parties, where watching would take the processor from the party
 it waits for) ``multiprocessing``'s barrier instead.
 """
@@ -52,7 +53,7 @@ class SpinBarrier:
         # MAP_SHARED | MAP_ANONYMOUS: the forks see these pages, and nothing is left on disk
         self._memory = mmap.mmap(-1, _LINE * (parties + 1))
         step = _LINE // 8
-        words = np.ndarray((_LINE // 8 * (parties + 1),), np.int64, self._memory)
+        words = np.ndarray((step * (parties + 1),), np.int64, self._memory)
         self._arrived = words[:parties * step:step]  # party p's count, one line each
         self._state = words[parties * step:]  # [0]: 1 when broken
 
