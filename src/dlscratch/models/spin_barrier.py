@@ -16,7 +16,7 @@ others.
 
 What a party wrote before it arrived (its BatchNorm sums) is seen by the others together with
 its ``arrived``: on x86 every processor sees another's stores in the order they were made
-(ordinary stores: the sums are a few hundred bytes, far below the sizes at which a copy may
+(ordinary stores: the sums are at most tens of kilobytes, far below the sizes at which a copy may
 use streaming stores, which x86 does not order). Other processors do not promise that order,
 so :func:`make_barrier` gives them (and machines with fewer processors than parties, where
 watching would take the processor from the party it waits for) ``multiprocessing``'s barrier
