@@ -46,7 +46,6 @@ from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 from .batch_sums import BatchSums
 from .heap import keep_freed_memory
-from .spin_barrier import for_party
 
 _controller = None  # threadpoolctl's ThreadpoolController, made once (it scans the libraries)
 
@@ -331,8 +330,7 @@ class DataParallel:
 
         if self.processes:
             workers = self._live_workers()
-            sums = BatchSums(sizes, barrier=for_party(workers.barrier(len(parts)), 0),
-                             slots=workers.slots)
+            sums = BatchSums(sizes, barrier=workers.barrier(len(parts), 0), slots=workers.slots)
             losses, others = self._in_processes("train", x, t, parts,
                                                 job(net, parts[0], 0, sums), workers)
         else:

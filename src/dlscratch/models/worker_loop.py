@@ -27,7 +27,6 @@ import numpy as np
 
 from ..layers.module import Module
 from .batch_sums import BatchSums
-from .spin_barrier import for_party
 
 
 def _exit_with_parent(lifeline: int) -> None:
@@ -92,8 +91,7 @@ def _answer(workers, net, modules, params, index, request, piece_bytes):
     if kind == "forward":
         with conv_in_pieces(piece_bytes):
             return net.forward(x)
-    sums = BatchSums(sizes, barrier=for_party(workers.barrier(len(sizes)), index),
-                     slots=workers.slots)
+    sums = BatchSums(sizes, barrier=workers.barrier(len(sizes), index), slots=workers.slots)
     with conv_in_pieces(piece_bytes):
         loss = part_step(net, x, t, sums, index)
     has = []

@@ -46,7 +46,7 @@ import numpy as np
 from ..layers.module import Module
 from ..layers.normalization import BatchNorm
 from .batch_sums import SharedSlots
-from .spin_barrier import make_barrier
+from .spin_barrier import for_party, make_barrier
 from .worker_loop import serve
 
 _ALIGN = 64  # bytes: every array in the block starts on a cache line
@@ -153,8 +153,11 @@ class ProcessWorkers:
         watcher.start()
         watchers.append(watcher)
 
-    def barrier(self, parts: int) -> Any:
-        return self._barriers[parts]
+    def barrier(self, parts: int, party: int | None = None) -> Any:
+        """The barrier of a call over ``parts`` parts; with ``party``, what that part waits on
+        (:func:`~dlscratch.models.spin_barrier.for_party`)."""
+        barrier = self._barriers[parts]
+        return barrier if party is None else for_party(barrier, party)
 
     @property
     def closed(self) -> bool:
