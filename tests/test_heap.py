@@ -103,7 +103,7 @@ def test_a_split_training_step_page_faults_little_in_this_process_and_its_worker
         return steps.mean(axis=0), np.median(steps, axis=0)
 
     default_mean, _ = faults("default")
-    assert (default_mean > 500).all(), default_mean
+    assert (default_mean > 250).all(), default_mean  # 705 and 415-644 in 4 runs here
     keep_mean, keep_median = faults("keep")
     assert (keep_median < 50).all(), keep_median
     assert (keep_mean < default_mean / 5).all(), (keep_mean, default_mean)

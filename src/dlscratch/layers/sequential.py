@@ -1,4 +1,8 @@
-"""Sequential: layers applied in order, backward in reverse."""
+"""Sequential: layers applied in order, backward in reverse.
+
+One exception, which changes no value: a ReLU directly followed by max pooling runs after the
+pooling (``max_pool_before_relu``), where it has k*k times fewer values to work on.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,16 @@ class Sequential(Module):
     ``Sequential(OrderedDict(Conv1=..., Relu1=...))`` keeps the given names. Like the lectures'
     ``layers`` OrderedDict it is a mapping: ``net.layers["Conv1"]``, ``.keys()``, ``.values()``,
     ``.items()``.
+
+    ``forward`` runs the layers in ``run_order()``: their order, except that a ReLU directly
+    followed by max pooling runs after the pooling (same outputs and gradients, a quarter of
+    the ReLU's work for 2x2 windows; see ``max_pool_before_relu``). Set ``pool_before_relu =
+    False`` on an instance to run the written order (each ReLU then keeps its mask at the
+    shape you wrote it for).
     """
+
+    #: run a ReLU that is directly followed by max pooling after the pooling (False: as written)
+    pool_before_relu: bool = True
 
     def __init__(self, *layers: Module | Mapping[str, Module]):
         super().__init__()
@@ -26,16 +39,24 @@ class Sequential(Module):
         else:
             for i, layer in enumerate(layers):
                 self.add_module(str(i), layer)
+        self._ran: list[tuple[str, Module]] | None = None  # the order of the last forward
+
+    def run_order(self) -> list[tuple[str, Module]]:
+        """(name, layer) pairs in the order ``forward`` runs them."""
+        layers = list(self._modules.items())
+        return max_pool_before_relu(layers) if self.pool_before_relu else layers
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for layer in self._modules.values():
+        self._ran = order = self.run_order()
+        for _, layer in order:
             x = layer.forward(x)
         return x
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        """The layers' backward in reverse order; returns the first layer's dx (None when that
-        layer has ``compute_dx = False``, the only layer that may have it)."""
-        layers = list(self._modules.items())
+        """The layers' backward in the reverse of the last forward's order; returns the first
+        layer's dx (None when that layer has ``compute_dx = False``, the only layer that may
+        have it)."""
+        layers = self._ran if self._ran is not None else self.run_order()
         for i in range(len(layers) - 1, -1, -1):
             name, layer = layers[i]
             dout = layer.backward(dout)
@@ -74,3 +95,43 @@ class Sequential(Module):
 
     def items(self):
         return self._modules.items()
+
+
+def max_pool_before_relu(layers: list[tuple[str, Module]]) -> list[tuple[str, Module]]:
+    """``layers`` with every ReLU that is directly followed by max pooling moved after it.
+
+    Values: with r(v) = max(v, 0), which never decreases,
+
+        max over a window of r(x) = r(max over the window of x)
+
+    so pooling first and ReLU second give the same output, bit for bit (up to the sign of a
+    zero).
+
+    Gradients: both orders give dx = dout at the first maximum of each window whose maximum
+    is > 0, and 0 everywhere else. Where the maximum m is > 0, ReLU changes no value >= m and
+    the first maximum is the same element; where m <= 0, ReLU first makes the window all
+    zeros and its mask then zeroes the routed gradient, while pooling first routes it and
+    ReLU's mask (m > 0 is false) zeroes it. (A window holding NaN can route differently; its
+    output is NaN either way.)
+
+    Why: ReLU then works on the pooled array, k*k times fewer values (2x2 pooling: a
+    quarter), in both forward and backward. SimpleConvNet's training step is about 1.2-1.3x
+    faster for it (benchmarks/README.md).
+
+    Only a layer whose type is exactly ReLU and one whose type is exactly MaxPool2d (or the
+    lectures' Pooling) are swapped; a subclass may compute something else.
+    """
+    from .activation import ReLU  # here: these import .module, which imports this file
+    from .pooling import MaxPool2d, Pooling
+
+    order: list[tuple[str, Module]] = []
+    i = 0
+    while i < len(layers):
+        if (i + 1 < len(layers) and type(layers[i][1]) is ReLU
+                and type(layers[i + 1][1]) in (MaxPool2d, Pooling)):
+            order += [layers[i + 1], layers[i]]
+            i += 2
+        else:
+            order.append(layers[i])
+            i += 1
+    return order
