@@ -73,6 +73,37 @@ def ratio_summary(ratios: list[float]) -> str:
 
 
 # ----------------------------------------------------------------------------- GEMM peak
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time so far, from /proc/stat's "cpu" line (Linux; None elsewhere):
+    user, nice, system, idle, iowait, irq, softirq, steal, in clock ticks."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    return [int(v) for v in fields[1:9]]
+
+
+def steal_note(start: list[int] | None) -> str | None:
+    """The share of the CPU time since ``start`` (``cpu_times()``) that the hypervisor gave to
+    other guests ("steal"), and the busy share: a virtual machine whose host is
+    oversubscribed loses its vCPUs for part of every step, more so when both are busy."""
+    end = cpu_times()
+    if start is None or end is None:
+        return None
+    d = [b - a for a, b in zip(start, end)]
+    total = sum(d)
+    if total <= 0:
+        return None
+    busy = d[0] + d[1] + d[2] + d[5] + d[6]
+    return (f"- CPU time during the run (/proc/stat): {100 * busy / total:.0f}% busy, "
+            f"{100 * d[7] / total:.0f}% stolen by the hypervisor for other guests (an idle "
+            "host: near 0%; with much stolen, both libraries' rounds swing and the split "
+            "steps wait for a descheduled vCPU)")
+
+
 def gemm_peak(sizes=(1024, 2048, 4096), repeats: int = 5, seed: int = 0):
     """float32 GEMM speed of this process's BLAS: (best GFLOP/s, [(n, GFLOP/s), ...]).
 

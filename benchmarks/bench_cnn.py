@@ -149,11 +149,13 @@ from _bench_common import (  # noqa: E402
     Row,
     alternate,
     blas_info,
+    cpu_times,
     flops_per_image,
     gemm_peak,
     markdown,
     per_round_ratios,
     ratio_summary,
+    steal_note,
 )
 from _bench_nets import (  # noqa: E402
     BATCH,
@@ -340,6 +342,7 @@ def main() -> None:
                       else "random images (Fashion-MNIST not found)"))
     timed = ARGS.run_speed or ARGS.scaling or ARGS.resnet
     load_start = os.getloadavg()[0]
+    cpu_start = cpu_times()
     peaks = [measure_peak("start")] if timed or ARGS.gemm_peak else []
     flops = {kind: flops_per_image(net, (1, 28, 28)) for kind, net in
              (("simple", SimpleConvNet(rng=0)), ("deep", DeepConvNet(rng=0)))}
@@ -391,6 +394,9 @@ def main() -> None:
                          "near the thread count or above: other work shares the cores, and "
                          "small batches on 2 threads slow down far more than large ones, in "
                          "both libraries)")
+            stolen = steal_note(cpu_start)
+            if stolen:
+                notes.append(stolen)
             notes.append(f"- threads: {ARGS.threads} (OpenBLAS and torch.set_num_threads); "
                          f"{ARGS.rounds} alternating rounds; images/s and ms are the median "
                          "rounds" + ("; --quick settings (smoke test)" if ARGS.quick else ""))

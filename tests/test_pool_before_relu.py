@@ -16,7 +16,16 @@ import pytest
 
 from dlscratch.gradient import numerical_gradient, relative_error
 from dlscratch.layers import (
-    AvgPool2d, Conv2d, Flatten, LeakyReLU, Linear, MaxPool2d, Pooling, ReLU, Relu, Sequential,
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    Pooling,
+    ReLU,
+    Relu,
+    Sequential,
     Sigmoid,
 )
 from dlscratch.layers.sequential import max_pool_before_relu
