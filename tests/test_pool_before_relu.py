@@ -184,3 +184,15 @@ def test_networks_give_identical_losses_gradients_and_predictions_in_both_orders
     for key in g_fast:
         np.testing.assert_array_equal(g_fast[key], g_book[key], err_msg=key)
     np.testing.assert_array_equal(fast.predict(x), book.predict(x))
+
+
+def test_the_run_order_follows_a_replaced_or_added_layer():
+    seq = Sequential(ReLU(), MaxPool2d(2))
+    assert _names(seq) == ["1", "0"]
+    seq.add_module("1", AvgPool2d(2))  # replaced in place: nothing to swap now
+    assert _names(seq) == ["0", "1"]
+    seq.add_module("1", MaxPool2d(2))
+    seq.append(ReLU()).append(Pooling(2, 2, stride=2))
+    assert _names(seq) == ["1", "0", "3", "2"]
+    x = np.random.default_rng(4).standard_normal((1, 2, 4, 4))
+    assert seq.forward(x).shape == (1, 2, 1, 1)
