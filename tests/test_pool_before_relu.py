@@ -43,7 +43,7 @@ def _both(*make):
     return fast, book
 
 
-def test_run_order_moves_each_relu_before_max_pooling_after_it():
+def test_run_order_moves_each_relu_that_precedes_max_pooling_after_it():
     seq = Sequential(OrderedDict(
         conv=Conv2d(1, 2, 3, rng=0), relu=ReLU(), pool=MaxPool2d(2),
         relu2=Relu(), relu3=ReLU(), pool2=Pooling(2, 2, stride=2),  # the lectures' names

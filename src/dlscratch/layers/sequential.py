@@ -121,7 +121,7 @@ def max_pool_before_relu(layers: list[tuple[str, Module]]) -> list[tuple[str, Mo
 
     Why: ReLU then works on the pooled array, k*k times fewer values (2x2 pooling: a
     quarter), in both forward and backward: SimpleConvNet's training step 1.07-1.15x faster,
-    its inference 1.14x, DeepConvNet's 1.02-1.03x (benchmarks/README.md).
+    DeepConvNet's about 1.02x (benchmarks/README.md).
 
     Only a layer whose type is exactly ReLU and one whose type is exactly MaxPool2d (or the
     lectures' Pooling) are swapped; a subclass may compute something else.
